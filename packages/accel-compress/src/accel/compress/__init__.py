@@ -1,0 +1,5 @@
+"""accel-compress."""
+
+from importlib.metadata import version as _version
+
+__version__ = _version("accel-compress")

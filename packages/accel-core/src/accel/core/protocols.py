@@ -1,0 +1,136 @@
+"""What each kind of component must offer, in one file.
+
+A component is checked against its kind's protocol when the registry builds it, so a plugin
+that lacks a method fails at load time with the missing names, not deep inside a training run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, runtime_checkable
+
+from accel.core.errors import ProtocolError
+
+
+@runtime_checkable
+class Model(Protocol):
+    """A trainable module: `forward(batch_inputs) -> outputs` (an `nn.Module` satisfies it)."""
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any: ...
+    def parameters(self, recurse: bool = True) -> Iterable[Any]: ...
+    def state_dict(self, *args: Any, **kwargs: Any) -> Mapping[str, Any]: ...
+
+
+@runtime_checkable
+class Loss(Protocol):
+    """`loss(prediction, target) -> scalar tensor`; shapes are documented by each loss."""
+
+    def __call__(self, prediction: Any, target: Any) -> Any: ...
+
+
+@runtime_checkable
+class Transform(Protocol):
+    """`transform(sample) -> sample`: a function of one sample or batch, no hidden global state."""
+
+    def __call__(self, sample: Any) -> Any: ...
+
+
+@runtime_checkable
+class DataModule(Protocol):
+    """Gives the loaders of one dataset; `None` where a split does not exist."""
+
+    def train_dataloader(self) -> Any: ...
+    def val_dataloader(self) -> Any: ...
+    def test_dataloader(self) -> Any: ...
+
+
+@runtime_checkable
+class Callback(Protocol):
+    """Reacts to loop events through `on_<event>` methods; lower `priority` runs first."""
+
+    priority: int
+
+
+@runtime_checkable
+class Optimizer(Protocol):
+    """A torch-style optimizer."""
+
+    param_groups: list[dict[str, Any]]
+
+    def step(self, closure: Any = None) -> Any: ...
+    def zero_grad(self, set_to_none: bool = True) -> None: ...
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class Scheduler(Protocol):
+    """A torch-style learning-rate scheduler."""
+
+    def step(self, *args: Any, **kwargs: Any) -> Any: ...
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """Places model and data on devices and runs the numeric side of a step."""
+
+    def setup(self, model: Any, optimizer: Any) -> tuple[Any, Any]: ...
+    def to_device(self, batch: Any) -> Any: ...
+    def backward(self, loss: Any) -> None: ...
+
+
+@runtime_checkable
+class Tracker(Protocol):
+    """Sends a run's params, metrics and files to an experiment tracker."""
+
+    def start_run(self, name: str | None = None, tags: Mapping[str, str] | None = None) -> None: ...
+    def log_params(self, params: Mapping[str, Any]) -> None: ...
+    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None: ...
+    def log_artifact(self, path: str, artifact_path: str | None = None) -> None: ...
+    def log_model(self, path: str, name: str) -> None: ...
+    def end_run(self, status: str = "FINISHED") -> None: ...
+
+
+@runtime_checkable
+class Pass(Protocol):
+    """One compression step: `pass_(artifact, context) -> artifact`."""
+
+    def __call__(self, artifact: Any, context: Any) -> Any: ...
+
+
+PROTOCOLS: dict[str, type] = {
+    "models": Model,
+    "datasets": DataModule,
+    "losses": Loss,
+    "transforms": Transform,
+    "callbacks": Callback,
+    "optimizers": Optimizer,
+    "schedulers": Scheduler,
+    "engines": Engine,
+    "trackers": Tracker,
+    "passes": Pass,
+}
+
+
+def protocol_members(protocol: type) -> list[str]:
+    """The attribute and method names a protocol requires, in definition order."""
+    names = list(getattr(protocol, "__annotations__", {}))
+    names += [n for n, v in vars(protocol).items() if callable(v) and not n.startswith("_")]
+    if "__call__" in vars(protocol):
+        names.append("__call__")
+    return list(dict.fromkeys(names))
+
+
+def check_protocol(kind: str, name: str, obj: object) -> None:
+    """Raise ProtocolError naming every member `obj` lacks for `kind`; other kinds pass."""
+    protocol = PROTOCOLS.get(kind)
+    if protocol is None:
+        return
+    missing = [m for m in protocol_members(protocol) if not hasattr(obj, m)]
+    if missing:
+        raise ProtocolError(
+            f"{kind} '{name}' built a {type(obj).__qualname__} that is not a "
+            f"{protocol.__name__}: missing {', '.join(missing)}"
+        )
