@@ -1,0 +1,164 @@
+"""Sessions that check the workspace: lint, types, tests per package, builds, benchmarks.
+
+`uv run nox` runs the default list (what CI runs). Per-package sessions sync their own venv
+from the lock with only that package (plus accel-core) and its test group: this is how the
+à-la-carte promise is checked rather than assumed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PACKAGES = ["accel-core", "accel-cv", "accel-compress", "accel-cli", "accel-mlflow"]
+SOURCES = [f"packages/{p}/src" for p in PACKAGES]
+
+nox.options.default_venv_backend = "uv"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = [
+    "lint",
+    "typecheck",
+    *(f"test-{p}" for p in PACKAGES),
+    "integration",
+    "build",
+]
+
+
+def uv_run(session: nox.Session, *args: str) -> None:
+    """Run a command in the workspace's dev environment (the locked `.venv`)."""
+    session.run("uv", "run", "--locked", "--all-packages", *args, external=True)
+
+
+@nox.session(venv_backend="none")
+def lint(session: nox.Session) -> None:
+    """ruff lint + format check, and import-linter's package-independence contracts."""
+    uv_run(session, "ruff", "check", ".")
+    uv_run(session, "ruff", "format", "--check", ".")
+    uv_run(session, "lint-imports")
+
+
+@nox.session(venv_backend="none")
+def typecheck(session: nox.Session) -> None:
+    """mypy over the sources of every package."""
+    uv_run(session, "mypy", *SOURCES)
+
+
+@nox.session(venv_backend="none")
+def tests(session: nox.Session) -> None:
+    """Every test of every package plus the cross-package integration tests, in one env."""
+    uv_run(session, "pytest", "packages", "tests", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def integration(session: nox.Session) -> None:
+    """Cross-package end-to-end tests (CLI + cv + compress + mlflow together)."""
+    uv_run(session, "pytest", "tests", *session.posargs)
+
+
+def _package_session(package: str) -> None:
+    @nox.session(name=f"test-{package}")
+    def test_package(session: nox.Session) -> None:
+        env = {"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}
+        session.run_install(
+            "uv", "sync", "--locked", "--package", package,
+            "--no-default-groups", "--group", "test", env=env,
+        )  # fmt: skip
+        installed = _accel_distributions(session)
+        expected = {"accel-core", package}
+        if installed != expected:
+            session.error(f"{package} venv holds {sorted(installed)}, not {sorted(expected)}")
+        session.run("pytest", f"packages/{package}/tests", *session.posargs)
+
+    test_package.__doc__ = f"{package}'s tests with only {package} and accel-core installed."
+
+
+for _package in PACKAGES:
+    _package_session(_package)
+
+
+def _accel_distributions(session: nox.Session, python: str = "python") -> set[str]:
+    code = (
+        "import json, importlib.metadata as m; print(json.dumps(sorted({d.metadata['Name'] "
+        "for d in m.distributions() if d.metadata['Name'].startswith('accel-')})))"
+    )
+    out = session.run(python, "-c", code, silent=True, external=True)
+    return set(json.loads(str(out).strip().splitlines()[-1]))
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Wheels + sdists of every package; each wheel installed alone with accel-core and checked."""
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("uv", "build", "--all-packages", "--out-dir", str(dist), external=True)
+    wheels = {p: _one(dist.glob(f"{p.replace('-', '_')}-*.whl")) for p in PACKAGES}
+    sdists = [_one(dist.glob(f"{p.replace('-', '_')}-*.tar.gz")) for p in PACKAGES]
+    session.log(f"built {len(wheels)} wheels and {len(sdists)} sdists in {dist}")
+    constraints = dist / "constraints.txt"
+    session.run(
+        "uv", "export", "--locked", "--all-packages", "--no-emit-workspace", "--no-hashes",
+        "--no-dev", "--format", "requirements-txt", "--output-file", str(constraints),
+        external=True, silent=True,
+    )  # fmt: skip
+    for package in PACKAGES:
+        _check_wheel_alone(session, package, wheels, constraints)
+
+
+def _check_wheel_alone(
+    session: nox.Session, package: str, wheels: dict[str, Path], constraints: Path
+) -> None:
+    """Install `package` + accel-core (+ accel-cli for the command) from wheels in a fresh venv."""
+    venv = Path(session.create_tmp()) / f"alone-{package}"
+    shutil.rmtree(venv, ignore_errors=True)
+    session.run("uv", "venv", "--quiet", str(venv), external=True)
+    python = str(venv / "bin" / "python")
+    chosen = {"accel-core", package, "accel-cli"}
+    session.run(
+        "uv", "pip", "install", "--quiet", "--python", python, "--constraint", str(constraints),
+        *(str(wheels[p]) for p in sorted(chosen)), external=True,
+        env={"UV_COMPILE_BYTECODE": "0"},  # an import check needs no .pyc of torch
+    )  # fmt: skip
+    session.run(python, "-c", f"import accel.{package.removeprefix('accel-')}", external=True)
+    listed = subprocess.run(
+        [str(venv / "bin" / "accel"), "registry", "list"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    owners = {line.split()[-1] for line in listed.splitlines()[1:] if line.strip()}
+    expected = {p for p in chosen if _declares_accel_entry_points(wheels[p])}
+    if owners != expected:
+        session.error(f"{package}: registry lists {sorted(owners)}, expected {sorted(expected)}")
+    session.log(f"{package}: wheel works alone; registry lists {sorted(owners)}")
+
+
+def _declares_accel_entry_points(wheel: Path) -> bool:
+    """Whether a wheel registers anything in an `accel.*` entry-point group."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = [n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt")]
+        text = archive.read(names[0]).decode() if names else ""
+    return "[accel." in text
+
+
+def _one(paths: object) -> Path:
+    found = sorted(paths)  # type: ignore[call-overload]
+    if len(found) != 1:
+        raise RuntimeError(f"expected one file, found {found}")
+    return Path(found[0])
+
+
+@nox.session(venv_backend="none")
+def bench(session: nox.Session) -> None:
+    """Side-by-side benchmarks (ratios, JSON): every script in benchmarks/, or those named."""
+    scripts = session.posargs or sorted(str(p) for p in (ROOT / "benchmarks").glob("*.py"))
+    for script in scripts:
+        uv_run(session, "python", script)
+
+
+if __name__ == "__main__":
+    sys.exit("run with: uv run nox")
