@@ -10,10 +10,18 @@ import sys
 
 import typer
 
+from accel.cli.commands import add as add_command
+from accel.cli.commands import testing as test_command
+from accel.cli.commands import train as train_command
+from accel.cli.commands.configure import configure_app
 from accel.cli.lazy_group import AccelGroup
 from accel.cli.registry_command import registry_app
 from accel.cli.versions import installed_accel_versions
-from accel.core.errors import AccelError
+from accel.core.errors import AccelError, ConfigError
+
+# Exit codes: 1 for a failed run, 2 for a bad command line or config (as click does).
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
 
 app = typer.Typer(
     name="accel",
@@ -25,6 +33,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(registry_app, name="registry")
+app.command("train", help=train_command.HELP)(train_command.train)
+app.command("test", help=test_command.HELP)(test_command.run_test)
+app.command("add", help=add_command.HELP)(add_command.add)
+app.add_typer(configure_app, name="configure")
 
 
 def _print_versions(value: bool) -> None:
@@ -47,7 +59,8 @@ def main(
 ) -> None:
     """accel: train, compress and track PyTorch models.
 
-    Examples: [bold]accel registry list losses[/], [bold]accel --version[/]
+    Examples: [bold]accel train[/], [bold]accel train -m optimizer.lr=0.1,0.01[/],
+    [bold]accel registry list losses[/], [bold]accel --version[/]
     """
 
 
@@ -57,8 +70,13 @@ def run(argv: list[str] | None = None) -> None:
     try:
         command.main(args=argv, prog_name="accel", standalone_mode=True)
     except AccelError as error:
-        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
-        sys.exit(1)
+        typer.secho(f"error: {one_line(error)}", fg=typer.colors.RED, err=True)
+        sys.exit(EXIT_USAGE if isinstance(error, ConfigError) else EXIT_FAILURE)
+
+
+def one_line(error: BaseException) -> str:
+    """An error message folded onto one line."""
+    return " ".join(str(error).split())
 
 
 if __name__ == "__main__":

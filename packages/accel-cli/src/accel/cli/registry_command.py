@@ -20,6 +20,9 @@ def list_components(
     from rich.console import Console
     from rich.table import Table
 
+    from accel.cli.project_plugins import load_project_plugins
+
+    load_project_plugins()
     kinds = [registry(kind).kind] if kind else list(KINDS)
     table = Table("kind", "name", "object", "distribution", box=None)
     for each in kinds:

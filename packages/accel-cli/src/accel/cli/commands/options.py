@@ -1,0 +1,30 @@
+"""Arguments and options shared by the config-driven commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+OVERRIDES_HELP = (
+    "Config overrides in Hydra's grammar: key=value, group=option, +new.key=value, ~key."
+)
+
+
+OVERRIDES: Any = typer.Argument(None, help=OVERRIDES_HELP, show_default=False)
+MULTIRUN: Any = typer.Option(
+    False,
+    "--multirun",
+    "-m",
+    help="Sweep: run one job per combination of comma-separated values, each in its own "
+    "run directory.",
+)
+CFG: Any = typer.Option(False, "--cfg", help="Print the resolved config and exit.")
+
+
+def stats(result: Any) -> dict[str, Any]:
+    """The metrics of a runtime result: a mapping, or an object with `.metrics`."""
+    if isinstance(result, dict):
+        return dict(result)
+    metrics = getattr(result, "metrics", None)
+    return dict(metrics) if isinstance(metrics, dict) else {}

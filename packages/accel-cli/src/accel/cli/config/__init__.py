@@ -1,0 +1,1 @@
+"""The config system: Hydra composition, validation, sweeps and run directories."""

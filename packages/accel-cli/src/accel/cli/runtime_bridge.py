@@ -1,0 +1,49 @@
+"""Hand a resolved config to accel-core's runtime, in the shape the runtime takes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from accel.cli.config.rundir import RUN_DIR_ENV
+from accel.core.errors import AccelError
+
+CLI_ONLY_KEYS = ("compress", "pipeline", "ckpt")
+
+
+def to_runtime(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The runtime's dict: callbacks as a list (null entries dropped), CLI-only keys removed."""
+    out = {k: v for k, v in config.items() if k not in CLI_ONLY_KEYS}
+    callbacks = config.get("callbacks") or {}
+    out["callbacks"] = [spec for spec in callbacks.values() if spec is not None]
+    return out
+
+
+def run_stage(config: Mapping[str, Any], stage: str, **extra: Any) -> Any:
+    """`run_from_config(config, stage=...)` of accel-core, imported only now (it imports torch)."""
+    try:
+        from accel.core.runtime import run_from_config
+    except ImportError as error:
+        raise AccelError(
+            f"accel {stage} needs accel-core's runtime (accel.core.runtime): {error}"
+        ) from None
+    run_dir = Path(config["trainer"]["run_dir"])
+    with shared_run_dir(run_dir):
+        return run_from_config(to_runtime(config), stage=stage, **extra)
+
+
+@contextmanager
+def shared_run_dir(run_dir: Path) -> Iterator[None]:
+    """Export `$ACCEL_RUN_DIR` so processes started by this run use the same folder."""
+    previous = os.environ.get(RUN_DIR_ENV)
+    os.environ[RUN_DIR_ENV] = str(run_dir)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(RUN_DIR_ENV, None)
+        else:
+            os.environ[RUN_DIR_ENV] = previous

@@ -1,0 +1,1 @@
+"""Templates that `accel add` and `accel configure init` write into a project."""
