@@ -1,0 +1,48 @@
+"""Replay every spooled run under a directory (parents before their children)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from accel.core.errors import ConfigError
+from accel.mlflow.replay import Replayer
+from accel.mlflow.spool import Spool
+from accel.mlflow.state import STATE_NAME
+from accel.mlflow.transient import ServerUnavailable
+
+
+@dataclass
+class SyncResult:
+    """What one run directory's sync did."""
+
+    directory: Path
+    sent: int
+    pending: bool
+    error: str | None = None
+
+
+def find_state_dirs(run_dir: Path) -> list[Path]:
+    """Directories holding an accel-mlflow `run.json` under `run_dir`, shallowest first."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ConfigError(f"accel mlflow sync: {run_dir} is not a directory")
+    found = sorted({p.parent for p in run_dir.rglob(STATE_NAME)}, key=lambda p: len(p.parts))
+    if not found:
+        raise ConfigError(
+            f"accel mlflow sync: no accel-mlflow run under {run_dir} (no {STATE_NAME})"
+        )
+    return found
+
+
+def sync_run_dir(run_dir: Path) -> list[SyncResult]:
+    """Send what every run under `run_dir` still holds; stop at the first outage."""
+    results = []
+    for directory in find_state_dirs(run_dir):
+        try:
+            sent = Replayer(directory).replay(blocking=True)
+            results.append(SyncResult(directory, sent, Spool(directory).has_pending()))
+        except ServerUnavailable as error:
+            results.append(SyncResult(directory, 0, True, str(error)))
+            break
+    return results
