@@ -11,6 +11,10 @@ import pytest
 
 from accel.core.registry import refresh_all
 
+TESTS = Path(__file__).parent
+if str(TESTS) not in sys.path:  # helper modules (core_tiny, core_resume_child) beside the tests
+    sys.path.insert(0, str(TESTS))
+
 MakePlugin = Callable[..., Path]
 
 
@@ -53,3 +57,19 @@ def make_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mak
     for module in created:
         sys.modules.pop(module, None)
     refresh_all()
+
+
+@pytest.fixture
+def tiny() -> Iterator[None]:
+    """Register `tiny_net` (models) and `tiny_data` (datasets) for the test, then remove them."""
+    from core_tiny import TinyData, TinyNet
+
+    from accel.core.registry import registry
+
+    added = [("models", "tiny_net", TinyNet), ("datasets", "tiny_data", TinyData)]
+    for kind, name, obj in added:
+        registry(kind).add(name, obj, override=True)
+    yield
+    for kind, name, _ in added:
+        registry(kind)._local.pop(name, None)
+        registry(kind)._loaded.pop(name, None)

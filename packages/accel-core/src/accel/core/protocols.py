@@ -46,9 +46,13 @@ class DataModule(Protocol):
 
 @runtime_checkable
 class Callback(Protocol):
-    """Reacts to loop events through `on_<event>` methods; lower `priority` runs first."""
+    """Reacts to loop events through `on_<event>(state)` methods; lower `priority` runs first.
 
-    priority: int
+    Events are listed in `accel.core.events.EVENTS`; `priority` is an int or a name from
+    `accel.core.events.PRIORITIES`.
+    """
+
+    priority: int | str
 
 
 @runtime_checkable
@@ -74,11 +78,19 @@ class Scheduler(Protocol):
 
 @runtime_checkable
 class Engine(Protocol):
-    """Places model and data on devices and runs the numeric side of a step."""
+    """Places model and data on devices and runs the numeric side of a step.
+
+    `setup` returns the module to call forward on (maybe compiled) and the optimizer;
+    `autocast()` is the precision context of forward + loss; `backward` handles accumulation
+    and loss scaling; `step(optimizer, model)` clips, steps and zeroes the gradients.
+    Optional: `state_dict()`/`load_state_dict()` for state to checkpoint (a grad scaler).
+    """
 
     def setup(self, model: Any, optimizer: Any) -> tuple[Any, Any]: ...
     def to_device(self, batch: Any) -> Any: ...
+    def autocast(self) -> Any: ...
     def backward(self, loss: Any) -> None: ...
+    def step(self, optimizer: Any, model: Any) -> None: ...
 
 
 @runtime_checkable

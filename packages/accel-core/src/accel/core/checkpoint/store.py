@@ -1,0 +1,137 @@
+"""Checkpoint directories on disk: atomic write, the `last` pointer, resolution and loading.
+
+A checkpoint is a directory `<name>/` with `tensors.safetensors` and `manifest.json`. It is
+written under a temporary name, fsynced, then renamed into place; `last` (a small JSON file)
+is replaced atomically afterwards, so a kill at any moment leaves the previous one loadable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from accel.core.checkpoint.codec import CheckpointError
+
+TENSORS, MANIFEST, LAST, FORMAT = "tensors.safetensors", "manifest.json", "last", "accel.checkpoint"
+TMP_PREFIX = ".tmp-"
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to `path` through a temp file + fsync + rename."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX + path.name)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=1, allow_nan=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_path(path.parent)
+
+
+def write_checkpoint(
+    directory: Path, name: str, manifest: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]
+) -> Path:
+    """Write checkpoint `directory/name` atomically and point `last` at it; return its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    remove_temporaries(directory)
+    tmp = Path(tempfile.mkdtemp(dir=directory, prefix=f"{TMP_PREFIX}{name}-"))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private; a checkpoint is shared like any output
+    try:
+        save_file(dict(tensors), str(tmp / TENSORS), metadata={"format": FORMAT})
+        _fsync_path(tmp / TENSORS)
+        with open(tmp / MANIFEST, "w") as handle:
+            json.dump(manifest, handle, indent=1, allow_nan=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _fsync_path(tmp)
+        final = directory / name
+        if final.exists():  # a stale copy of the same position (from an interrupted run)
+            shutil.rmtree(final)
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _fsync_path(directory)
+    write_json_atomic(directory / LAST, {"checkpoint": name})
+    return final
+
+
+def remove_temporaries(directory: Path) -> None:
+    """Delete half-written checkpoints left by a killed process."""
+    for path in directory.glob(TMP_PREFIX + "*"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
+    """A checkpoint directory from itself, a `last` pointer, a checkpoints dir or a run dir."""
+    given = Path(path)
+    candidates = [given, given / "checkpoints"]
+    for candidate in candidates:
+        if (candidate / MANIFEST).is_file():
+            return candidate
+        pointer = candidate if candidate.name == LAST else candidate / LAST
+        if pointer.is_file():
+            try:
+                name = json.loads(pointer.read_text())["checkpoint"]
+            except (ValueError, KeyError, TypeError) as error:
+                raise CheckpointError(
+                    f"checkpoint pointer {pointer} is unreadable: {error}"
+                ) from None
+            target = pointer.parent / name
+            if not (target / MANIFEST).is_file():
+                raise CheckpointError(
+                    f"checkpoint pointer {pointer} names {name!r}, which is missing"
+                )
+            return target
+    raise CheckpointError(
+        f"no checkpoint at {given}: expected a checkpoint directory (with {MANIFEST}), "
+        f"a '{LAST}' pointer, or a run directory with checkpoints/{LAST}"
+    )
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The manifest and the tensors (on CPU) of the checkpoint at `path`."""
+    directory = resolve_checkpoint(path)
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text())
+        tensors = load_file(str(directory / TENSORS), device="cpu")
+    except Exception as error:  # OSError, JSON and safetensors errors alike: one line
+        raise CheckpointError(f"checkpoint {directory} is unreadable: {error}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise CheckpointError(f"{directory / MANIFEST} is not an accel checkpoint manifest")
+    manifest["path"] = str(directory)
+    return manifest, tensors
+
+
+def list_checkpoints(directory: Path) -> list[Path]:
+    """Complete checkpoint directories under `directory`."""
+    if not directory.is_dir():
+        return []
+    return sorted(
+        p
+        for p in directory.iterdir()
+        if p.is_dir() and not p.name.startswith(TMP_PREFIX) and (p / MANIFEST).is_file()
+    )

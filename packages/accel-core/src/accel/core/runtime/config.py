@@ -1,0 +1,54 @@
+"""`run_from_config`: one run (fit, validate or test) from a resolved config dict."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from accel.core.checkpoint import load_checkpoint, load_model_state, model_state_dict
+from accel.core.errors import ConfigError
+from accel.core.runtime.context import Context, build_context
+from accel.core.runtime.trainer import Trainer
+from accel.core.signature import check_arguments
+
+STAGES = ("fit", "validate", "test")
+
+
+def trainer_from_context(ctx: Context) -> Trainer:
+    """A Trainer with the config's trainer options, callbacks, tracker and config."""
+    reserved = sorted({"callbacks", "tracker", "config"} & set(ctx.trainer_options))
+    if reserved:
+        raise ConfigError(
+            f"trainer.{reserved[0]} belongs at the top level of the config, not under trainer"
+        )
+    check_arguments(Trainer, ctx.trainer_options, "trainer")
+    return Trainer(
+        **ctx.trainer_options, callbacks=ctx.callbacks, tracker=ctx.tracker, config=ctx.config
+    )
+
+
+def run_from_config(cfg: Mapping[str, Any], stage: str = "fit") -> dict[str, float]:
+    """Build a Context through the registry and run `stage`; return its metrics."""
+    if stage not in STAGES:
+        raise ConfigError(f"stage {stage!r} is not valid; use one of {', '.join(STAGES)}")
+    ctx = build_context(cfg, stage)
+    trainer = trainer_from_context(ctx)
+    if stage == "fit":
+        return trainer.fit(
+            ctx.model,
+            ctx.train_loader,
+            ctx.val_loader,
+            optimizer=ctx.optimizer,
+            loss=ctx.loss,
+            scheduler=ctx.scheduler,
+            metrics=ctx.metrics,
+            resume=ctx.config.get("resume"),
+        )
+    if ctx.config.get("checkpoint"):
+        manifest, tensors = load_checkpoint(ctx.config["checkpoint"])
+        load_model_state(ctx.model, model_state_dict(manifest, tensors), manifest["path"])
+    loader = ctx.val_loader if stage == "validate" else ctx.test_loader
+    if loader is None:
+        raise ConfigError(f"data module {ctx.config['data']!r} has no {stage} loader")
+    run = trainer.validate if stage == "validate" else trainer.test
+    return run(ctx.model, loader, loss=ctx.loss, metrics=ctx.metrics)

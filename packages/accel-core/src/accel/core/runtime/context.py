@@ -1,0 +1,130 @@
+"""The Context: every component of a run, built from a config dict through the registry."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from accel.core.errors import ConfigError
+from accel.core.metrics import build_metrics
+from accel.core.registry import build, registry
+from accel.core.runtime.components import resolve_scheduler
+from accel.core.seeding import seed_everything
+
+# top-level key -> (accepted types, description) for the keys the runtime reads
+SECTIONS: dict[str, tuple[tuple[type, ...], str]] = {
+    "seed": ((int, type(None)), "an int or null"),
+    "model": ((str, Mapping), "a name or a mapping with 'name'"),
+    "data": ((str, Mapping), "a name or a mapping with 'name'"),
+    "optimizer": ((str, Mapping), "a name or a mapping with 'name'"),
+    "scheduler": ((str, Mapping, type(None)), "null, a name or a mapping with 'name'"),
+    "loss": ((str, Mapping), "a name or a mapping with 'name'"),
+    "metrics": ((list, tuple, Mapping, type(None)), "a list of names or specs"),
+    "callbacks": ((list, tuple, type(None)), "a list of callback specs"),
+    "trainer": ((Mapping, type(None)), "a mapping of trainer options"),
+    "tracker": ((str, Mapping, type(None)), "null, a name or a mapping with 'name'"),
+    "resume": ((str, type(None)), "null, 'last', 'auto' or a checkpoint path"),
+    "checkpoint": ((str, type(None)), "null or a checkpoint path"),
+}
+REQUIRED = {
+    "fit": ("model", "data", "optimizer", "loss"),
+    "validate": ("model", "data"),
+    "test": ("model", "data"),
+}
+
+
+@dataclass(eq=False)
+class Context:
+    """A run's config and the components built from it (or given directly)."""
+
+    config: dict[str, Any]
+    model: Any
+    data: Any = None
+    train_loader: Any = None
+    val_loader: Any = None
+    test_loader: Any = None
+    optimizer: Any = None
+    scheduler: Any = None
+    loss: Any = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    callbacks: list[Any] = field(default_factory=list)
+    tracker: Any = None
+    trainer_options: dict[str, Any] = field(default_factory=dict)
+
+
+def to_plain(value: Any) -> Any:
+    """Nested mappings and sequences (e.g. OmegaConf containers) as dicts and lists."""
+    if isinstance(value, Mapping):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return [to_plain(v) for v in value]
+    return value
+
+
+def check_config(cfg: Any, stage: str) -> dict[str, Any]:
+    """A plain copy of `cfg`, with the type of every known section checked."""
+    if not isinstance(cfg, Mapping):
+        raise ConfigError(f"config must be a mapping, got {type(cfg).__name__}")
+    plain = to_plain(cfg)
+    for key, (types, description) in SECTIONS.items():
+        value = plain.get(key)
+        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+            raise ConfigError(
+                f"config.{key} must be {description}, got {value!r} ({type(value).__name__})"
+            )
+    missing = [k for k in REQUIRED[stage] if plain.get(k) is None]
+    if missing:
+        raise ConfigError(f"config for stage '{stage}' is missing {', '.join(missing)}")
+    return plain
+
+
+def model_spec(spec: Any, num_classes: int | None) -> Any:
+    """The model spec with the data module's `num_classes` added when the model takes it."""
+    if num_classes is None:
+        return spec
+    spec = {"name": spec} if isinstance(spec, str) else dict(spec)
+    if "num_classes" in spec or "name" not in spec:
+        return spec
+    try:
+        params = inspect.signature(registry("models").get(spec["name"])).parameters
+    except (TypeError, ValueError):
+        return spec
+    if "num_classes" in params:
+        spec["num_classes"] = num_classes
+    return spec
+
+
+def build_context(cfg: Mapping[str, Any], stage: str = "fit") -> Context:
+    """Seed, then build data, model, optimizer, scheduler, loss, metrics, callbacks, tracker."""
+    config = check_config(cfg, stage)
+    trainer_options = dict(config.get("trainer") or {})
+    seed = config.get("seed", trainer_options.get("seed"))
+    if seed is not None:
+        trainer_options.setdefault("seed", seed)
+        seed_everything(seed)
+    data = build("datasets", config["data"])
+    num_classes = getattr(data, "num_classes", None)
+    config["model"] = model_spec(config["model"], num_classes)
+    model = build("models", config["model"])
+    optimizer = scheduler = None
+    if stage == "fit":
+        optimizer = build("optimizers", config["optimizer"], params=model.parameters())
+        scheduler = resolve_scheduler(config.get("scheduler"), optimizer)
+    loss = build("losses", config["loss"]) if config.get("loss") is not None else None
+    return Context(
+        config=config,
+        model=model,
+        data=data,
+        train_loader=data.train_dataloader() if stage == "fit" else None,
+        val_loader=data.val_dataloader() if stage != "test" else None,
+        test_loader=data.test_dataloader() if stage == "test" else None,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        loss=loss,
+        metrics=build_metrics(config.get("metrics"), num_classes),
+        callbacks=[build("callbacks", c) for c in config.get("callbacks") or []],
+        tracker=build("trackers", config["tracker"]) if config.get("tracker") else None,
+        trainer_options=trainer_options,
+    )

@@ -1,0 +1,405 @@
+"""The Trainer: a short constructor that resolves options, and fit/validate/test that forward
+to the engine, the loops and the callbacks."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from accel.core.callbacks.base import CallbackList
+from accel.core.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_model_state,
+    save_checkpoint,
+)
+from accel.core.checkpoint import load_state as decode_state
+from accel.core.data import count_batches, make_resumable
+from accel.core.errors import AccelError, ConfigError
+from accel.core.metrics import build_metrics
+from accel.core.options import EngineOptions, LoopOptions
+from accel.core.protocols import check_protocol
+from accel.core.registry import build
+from accel.core.runtime.components import resolve_loss, resolve_optimizer, resolve_scheduler
+from accel.core.runtime.loops import FitRun, check_finite, evaluate, step_lr, train_batches
+from accel.core.runtime.state import RunState
+from accel.core.seeding import capture_rng, restore_rng, seed_everything, set_deterministic
+
+RESUME_WORDS = ("last", "auto")
+
+
+def default_callbacks() -> list[Any]:
+    """Progress bar, metric logger, checkpoint (last + best) and LR monitor."""
+    from accel.core.callbacks.checkpoint import ModelCheckpoint
+    from accel.core.callbacks.lr_monitor import LRMonitor
+    from accel.core.callbacks.metric_logger import MetricLogger
+    from accel.core.callbacks.progress import ProgressBar
+
+    return [ProgressBar(), MetricLogger(), ModelCheckpoint(), LRMonitor()]
+
+
+class Trainer:
+    """Fit, validate and test a model; see the package README for a complete example."""
+
+    def __init__(
+        self,
+        max_epochs: int = 1,
+        run_dir: str | Path | None = None,
+        seed: int | None = None,
+        deterministic: bool = False,
+        callbacks: Sequence[Any] | None = None,
+        engine: str | Mapping[str, Any] | Any = "torch",
+        device: str = "auto",
+        precision: str = "32",
+        accumulate_grad_batches: int = 1,
+        clip_grad_norm: float | None = None,
+        compile: bool = False,
+        channels_last: bool = False,
+        tracker: Any = None,
+        config: Mapping[str, Any] | None = None,
+        max_steps: int | None = None,
+        log_every_n_steps: int = 50,
+        val_every_n_epochs: int = 1,
+        default_callbacks: bool = True,
+    ) -> None:
+        self.options = LoopOptions(
+            max_epochs,
+            max_steps,
+            run_dir,
+            seed,
+            deterministic,
+            log_every_n_steps,
+            val_every_n_epochs,
+        )
+        engine_options = EngineOptions(
+            device, precision, accumulate_grad_batches, clip_grad_norm, compile, channels_last
+        )
+        self.engine = _resolve_engine(engine, engine_options)
+        self.run_dir = Path(self.options.run_dir or time.strftime("runs/%Y%m%d-%H%M%S"))
+        self.callbacks = _resolve_callbacks(callbacks, tracker, default_callbacks)
+        self.tracker = tracker
+        self.config = dict(config) if config is not None else None
+        self._run: FitRun | None = None
+
+    # ---- public API -------------------------------------------------------------------------
+    def fit(
+        self,
+        model: nn.Module,
+        train_loader: Any,
+        val_loader: Any = None,
+        *,
+        optimizer: Any,
+        loss: Any,
+        scheduler: Any = None,
+        metrics: Any = None,
+        resume: str | Path | None = None,
+    ) -> dict[str, float]:
+        """Train for `max_epochs` (or `max_steps`), validating each epoch; return final metrics."""
+        run = self._prepare_fit(
+            model, train_loader, val_loader, optimizer, loss, scheduler, metrics
+        )
+        if resume is not None:
+            self._resume(run, resume)
+        self._run = run
+        try:
+            return self._fit_loop(run)
+        finally:
+            self._run = None
+
+    def validate(
+        self, model: nn.Module, loader: Any, *, loss: Any = None, metrics: Any = None
+    ) -> dict[str, float]:
+        """Loss and metrics on `loader`, as `{"val/loss": ..., "val/<metric>": ...}`."""
+        return self._evaluate_alone(model, loader, loss, metrics, "val", "validation")
+
+    def test(
+        self, model: nn.Module, loader: Any, *, loss: Any = None, metrics: Any = None
+    ) -> dict[str, float]:
+        """Loss and metrics on `loader`, as `{"test/loss": ..., "test/<metric>": ...}`."""
+        return self._evaluate_alone(model, loader, loss, metrics, "test", "test")
+
+    def save_checkpoint(self, name: str) -> Path:
+        """Write a checkpoint of the running fit under `run_dir/checkpoints/name`."""
+        run = self._run
+        if run is None:
+            raise AccelError("save_checkpoint works during fit only (from a callback)")
+        check_finite(run)
+        _check_finite_weights(run)
+        path = save_checkpoint(
+            self.run_dir / "checkpoints",
+            name,
+            self._collect_state(run),
+            config=self.config,
+            model_class=f"{type(run.model).__module__}.{type(run.model).__qualname__}",
+        )
+        run.last_checkpoint = str(path)
+        run.state.checkpoint_path = path
+        run.callbacks.fire("checkpoint_save", run.state)
+        return path
+
+    # ---- fit internals ----------------------------------------------------------------------
+    def _prepare_fit(
+        self,
+        model: Any,
+        train_loader: Any,
+        val_loader: Any,
+        optimizer: Any,
+        loss: Any,
+        scheduler: Any,
+        metrics: Any,
+    ) -> FitRun:
+        check_protocol("models", type(model).__name__, model)
+        num_batches = count_batches(train_loader, "train_loader")
+        if val_loader is not None:
+            count_batches(val_loader, "val_loader")
+        loss_fn = resolve_loss(loss)
+        optimizer = resolve_optimizer(optimizer, model)
+        plan = resolve_scheduler(scheduler, optimizer)
+        metric_objs = build_metrics(metrics, getattr(train_loader, "num_classes", None))
+        seed = self.options.seed
+        if seed is not None:
+            seed_everything(seed)
+        else:
+            seed = random.SystemRandom().randrange(2**31)
+        if self.options.deterministic:
+            set_deterministic(True)
+        forward, optimizer = self.engine.setup(model, optimizer)
+        loader, sampler = make_resumable(train_loader, seed)
+        state = RunState(
+            trainer=self,
+            run_dir=self.run_dir,
+            model=model,
+            optimizer=optimizer,
+            max_epochs=self.options.max_epochs,
+            num_batches=num_batches,
+            batch_size=getattr(train_loader, "batch_size", None),
+            in_fit=True,
+        )
+        device = getattr(self.engine, "device", torch.device("cpu"))
+        return FitRun(
+            model=model,
+            forward=forward,
+            optimizer=optimizer,
+            loss_fn=loss_fn,
+            scheduler=plan,
+            metrics=metric_objs,
+            loader=loader,
+            sampler=sampler,
+            val_loader=val_loader,
+            seed=seed,
+            engine=self.engine,
+            callbacks=CallbackList(self.callbacks),
+            state=state,
+            max_steps=self.options.max_steps,
+            log_every_n_steps=self.options.log_every_n_steps,
+            check_every=1 if device.type == "cpu" else self.options.log_every_n_steps,
+            loss_sum=torch.zeros((), device=device),
+        )
+
+    def _fit_loop(self, run: FitRun) -> dict[str, float]:
+        s, callbacks = run.state, run.callbacks
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            callbacks.fire("fit_start", s)
+            while s.epoch < s.max_epochs and not s.should_stop:
+                self._run_epoch(run)
+                if s.should_stop or s.epoch + 1 >= s.max_epochs:
+                    break
+                s.epoch, s.batch_idx, s.epoch_done = s.epoch + 1, 0, False
+                run.loss_sum = torch.zeros_like(run.loss_sum)
+        except BaseException as error:
+            s.error = error
+            callbacks.fire("exception", s)
+            raise
+        callbacks.fire("fit_end", s)
+        return dict(s.metrics)
+
+    def _run_epoch(self, run: FitRun) -> None:
+        s, callbacks = run.state, run.callbacks
+        if s.epoch_done:  # resumed from an end-of-epoch checkpoint: nothing left of this epoch
+            return
+        callbacks.fire("epoch_start", s)
+        train_batches(run)
+        if s.should_stop and s.batch_idx < s.num_batches:
+            return  # max_steps reached mid-epoch
+        check_finite(run)
+        s.metrics["train/loss"] = float(run.loss_sum) / max(s.batch_idx, 1)
+        s.metrics["epoch"] = float(s.epoch)
+        if run.val_loader is not None and (s.epoch + 1) % self.options.val_every_n_epochs == 0:
+            s.metrics.update(self._validate_in_fit(run))
+        if run.scheduler is not None and run.scheduler.interval == "epoch":
+            step_lr(run)
+        s.epoch_done = True
+        callbacks.fire("epoch_end", s)
+
+    def _validate_in_fit(self, run: FitRun) -> dict[str, float]:
+        s = run.state
+        s.eval_stage, s.eval_num_batches = "validation", len(run.val_loader)
+        run.callbacks.fire("validation_start", s)
+        results = evaluate(
+            run.forward,
+            run.model,
+            run.val_loader,
+            run.loss_fn,
+            run.metrics,
+            self.engine,
+            s,
+            run.callbacks,
+            "val",
+        )
+        s.metrics.update(results)
+        run.callbacks.fire("validation_end", s)
+        s.eval_stage = None
+        return results
+
+    # ---- checkpoint state -------------------------------------------------------------------
+    def _collect_state(self, run: FitRun) -> dict[str, Any]:
+        s = run.state
+        engine_state = self.engine.state_dict() if hasattr(self.engine, "state_dict") else {}
+        return {
+            "model": run.model.state_dict(),
+            "optimizer": run.optimizer.state_dict(),
+            "scheduler": run.scheduler.scheduler.state_dict() if run.scheduler else None,
+            "engine": engine_state,
+            "callbacks": {k: _callback_state(c) for k, c in run.callbacks.keyed().items()},
+            "loop": {
+                "epoch": s.epoch,
+                "global_step": s.global_step,
+                "batch_idx": s.batch_idx,
+                "epoch_done": s.epoch_done,
+                "seed": run.seed,
+                "loss_sum": float(run.loss_sum),
+                "metrics": dict(s.metrics),
+            },
+            "rng": capture_rng(),
+        }
+
+    def _resume(self, run: FitRun, resume: str | Path) -> None:
+        where = self.run_dir if str(resume) in RESUME_WORDS else Path(resume)
+        if str(resume) == "auto" and not (where / "checkpoints" / "last").is_file():
+            return
+        manifest, tensors = load_checkpoint(where)
+        state = decode_state(manifest, tensors)
+        source = manifest["path"]
+        load_model_state(run.model, state["model"], source)
+        _load_into(run.optimizer, state["optimizer"], "optimizer", source)
+        if run.scheduler is not None and state.get("scheduler") is not None:
+            _load_into(run.scheduler.scheduler, state["scheduler"], "scheduler", source)
+        if hasattr(self.engine, "load_state_dict"):
+            self.engine.load_state_dict(state.get("engine") or {})
+        for key, callback in run.callbacks.keyed().items():
+            if key in state["callbacks"] and hasattr(callback, "load_state_dict"):
+                callback.load_state_dict(state["callbacks"][key])
+        self._restore_loop(run, state["loop"])
+        restore_rng(state["rng"])
+        run.last_checkpoint = source
+        run.state.checkpoint_path = Path(source)
+        run.callbacks.fire("checkpoint_load", run.state)
+
+    def _restore_loop(self, run: FitRun, loop: Mapping[str, Any]) -> None:
+        s = run.state
+        s.epoch, s.global_step = int(loop["epoch"]), int(loop["global_step"])
+        s.batch_idx, s.epoch_done = int(loop["batch_idx"]), bool(loop["epoch_done"])
+        s.metrics = dict(loop["metrics"])
+        run.seed = int(loop["seed"])
+        if run.sampler is not None:
+            run.sampler.seed = run.seed
+        run.loss_sum = torch.full_like(run.loss_sum, float(loop["loss_sum"]))
+        if s.epoch_done:  # the checkpoint closed its epoch: start the next one
+            if s.epoch + 1 >= s.max_epochs:
+                s.should_stop = True
+            else:
+                s.epoch, s.batch_idx, s.epoch_done = s.epoch + 1, 0, False
+                run.loss_sum = torch.zeros_like(run.loss_sum)
+
+    # ---- stand-alone evaluation -------------------------------------------------------------
+    def _evaluate_alone(
+        self, model: nn.Module, loader: Any, loss: Any, metrics: Any, prefix: str, stage: str
+    ) -> dict[str, float]:
+        count = count_batches(loader, f"{stage} loader")
+        loss_fn = resolve_loss(loss) if loss is not None else None
+        metric_objs = build_metrics(metrics, getattr(loader, "num_classes", None))
+        if loss_fn is None and not metric_objs:
+            raise ConfigError(f"{stage} needs a loss or metrics (e.g. metrics=['accuracy'])")
+        forward, _ = self.engine.setup(model, None)
+        callbacks = CallbackList(self.callbacks)
+        state = RunState(trainer=self, run_dir=self.run_dir, stage=stage, model=model)
+        state.eval_stage, state.eval_num_batches = stage, count
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            callbacks.fire(f"{stage}_start", state)
+            results = evaluate(
+                forward, model, loader, loss_fn, metric_objs, self.engine, state, callbacks, prefix
+            )
+            state.metrics.update(results)
+            callbacks.fire(f"{stage}_end", state)
+        except BaseException as error:
+            state.error = error
+            callbacks.fire("exception", state)
+            raise
+        return results
+
+
+def _callback_state(callback: Any) -> dict[str, Any]:
+    return callback.state_dict() if hasattr(callback, "state_dict") else {}
+
+
+def _load_into(obj: Any, state: Any, what: str, source: str) -> None:
+    try:
+        obj.load_state_dict(state)
+    except (ValueError, KeyError, RuntimeError, TypeError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(
+            f"checkpoint {source}: {what} state does not fit: {message}"
+        ) from None
+
+
+def _check_finite_weights(run: FitRun) -> None:
+    for name, param in run.model.named_parameters():
+        if not bool(torch.isfinite(param).all()):
+            s = run.state
+            from accel.core.runtime.loops import NonFiniteLossError
+
+            raise NonFiniteLossError(
+                f"parameter {name} became non-finite by epoch {s.epoch} step {s.global_step}: "
+                f"training stopped; last good checkpoint: {run.last_checkpoint or 'none'}"
+            )
+
+
+def _resolve_engine(engine: Any, options: EngineOptions) -> Any:
+    """An engine object, or one built by name with the trainer's engine options."""
+    if isinstance(engine, str | Mapping):
+        spec = {"name": engine} if isinstance(engine, str) else dict(engine)
+        return build("engines", {**vars(options), **spec})
+    changed = [k for k, v in vars(options).items() if v != getattr(EngineOptions(), k)]
+    if changed:
+        raise ConfigError(
+            f"Received both an engine object and trainer option(s) {', '.join(changed)}. "
+            "Choose one: configure the engine object, or pass engine by name."
+        )
+    check_protocol("engines", type(engine).__name__, engine)
+    return engine
+
+
+def _resolve_callbacks(given: Sequence[Any] | None, tracker: Any, defaults: bool) -> list[Any]:
+    """Defaults (unless disabled) replaced by given callbacks of the same type, plus a tracker."""
+    built = [c if not isinstance(c, str | Mapping) else build("callbacks", c) for c in given or []]
+    for callback in built:
+        check_protocol("callbacks", type(callback).__name__, callback)
+        CallbackList([callback])  # rejects unknown events and priorities now, not mid-run
+    kinds = {type(c) for c in built}
+    chosen = [c for c in default_callbacks() if type(c) not in kinds] if defaults else []
+    chosen += built
+    if tracker is not None:
+        from accel.core.callbacks.tracker import TrackerCallback
+
+        check_protocol("trackers", type(tracker).__name__, tracker)
+        if not any(isinstance(c, TrackerCallback) for c in chosen):
+            chosen.append(TrackerCallback(tracker))
+    return chosen
