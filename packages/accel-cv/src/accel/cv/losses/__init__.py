@@ -1,0 +1,1 @@
+"""Vision losses: each is an `nn.Module` called as `loss(prediction, target) -> scalar`."""
