@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
@@ -11,6 +12,7 @@ from accel.cli.config.load import load_config
 from accel.cli.config.rundir import claim_run_dir, log_to, save_run_files
 from accel.cli.config.sweep import expand_sweep
 
+log = logging.getLogger("accel.cli")
 Job = Callable[[dict[str, Any], Path], Any]
 
 
@@ -42,7 +44,10 @@ def run_jobs(overrides: list[str], multirun: bool, job: Job) -> list[tuple[Path,
         run_dir = Path(loaded.config["trainer"]["run_dir"])
         save_run_files(run_dir, loaded.config, each)
         with log_to(run_dir):
-            results.append((run_dir, job(loaded.config, run_dir)))
+            log.info("run dir %s, overrides %s", run_dir, each)
+            result = job(loaded.config, run_dir)
+            log.info("finished: %s", result)
+        results.append((run_dir, result))
     return results
 
 

@@ -11,9 +11,11 @@ import sys
 import typer
 
 from accel.cli.commands import add as add_command
+from accel.cli.commands import analyze_data, analyze_model
 from accel.cli.commands import testing as test_command
 from accel.cli.commands import train as train_command
 from accel.cli.commands.configure import configure_app
+from accel.cli.commands.pipeline import pipeline_app
 from accel.cli.lazy_group import AccelGroup
 from accel.cli.registry_command import registry_app
 from accel.cli.versions import installed_accel_versions
@@ -37,6 +39,9 @@ app.command("train", help=train_command.HELP)(train_command.train)
 app.command("test", help=test_command.HELP)(test_command.run_test)
 app.command("add", help=add_command.HELP)(add_command.add)
 app.add_typer(configure_app, name="configure")
+app.add_typer(pipeline_app, name="pipeline")
+app.command("analyze-model", help=analyze_model.HELP)(analyze_model.analyze_model_command)
+app.command("analyze-data", help=analyze_data.HELP)(analyze_data.analyze_data_command)
 
 
 def _print_versions(value: bool) -> None:

@@ -22,8 +22,11 @@ def to_runtime(config: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_stage(config: Mapping[str, Any], stage: str, **extra: Any) -> Any:
-    """`run_from_config(config, stage=...)` of accel-core, imported only now (it imports torch)."""
+def run_stage(config: Mapping[str, Any], stage: str, checkpoint: str | None = None) -> Any:
+    """`run_from_config(config, stage)` of accel-core, imported only now (it imports torch).
+
+    `checkpoint` (a checkpoint, a `last` pointer or a run dir) is loaded before a test stage.
+    """
     try:
         from accel.core.runtime import run_from_config
     except ImportError as error:
@@ -32,7 +35,10 @@ def run_stage(config: Mapping[str, Any], stage: str, **extra: Any) -> Any:
         ) from None
     run_dir = Path(config["trainer"]["run_dir"])
     with shared_run_dir(run_dir):
-        return run_from_config(to_runtime(config), stage=stage, **extra)
+        runtime_config = to_runtime(config)
+        if checkpoint is not None:
+            runtime_config["checkpoint"] = str(checkpoint)
+        return run_from_config(runtime_config, stage=stage)
 
 
 @contextmanager

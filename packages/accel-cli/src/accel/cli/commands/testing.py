@@ -36,7 +36,7 @@ def run_test(
 def evaluate(config: dict[str, Any], run_dir: Path) -> Any:
     from accel.cli.runtime_bridge import run_stage
 
-    return run_stage(config, "test", ckpt=str(config["ckpt"]))
+    return run_stage(config, "test", checkpoint=str(config["ckpt"]))
 
 
 def check_ckpt(ckpt: Any) -> None:

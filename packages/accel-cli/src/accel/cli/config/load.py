@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from accel.cli.project_plugins import load_project_plugins
 from accel.core.errors import ConfigError
 
 RUN_DIR_KEY = "trainer.run_dir"
+# Trainer arguments that are not loop or engine options (checked by the Trainer itself).
+TRAINER_ONLY_KEYS = ("default_callbacks", "engine")
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,20 @@ def check_trainer_options(trainer: Any) -> None:
     if not isinstance(trainer, dict):
         raise ConfigError(f"trainer: expected a mapping of options, got {trainer!r}")
     try:
-        from accel.core.options import split_options
+        from accel.core.options import EngineOptions, LoopOptions
     except ImportError:  # an accel-core without the runtime: it will say so when training
         return
-    split_options(dict(trainer))
+    groups = [(cls, {f.name for f in fields(cls)}) for cls in (LoopOptions, EngineOptions)]
+    valid = set().union(*(names for _, names in groups), TRAINER_ONLY_KEYS)
+    unknown = sorted(set(trainer) - valid)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(valid), n=1)
+        hint = f". Did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(
+            f"trainer.{unknown[0]}: unknown trainer option; valid: {', '.join(sorted(valid))}{hint}"
+        )
+    for cls, names in groups:
+        cls(**{k: v for k, v in trainer.items() if k in names})
 
 
 def resolve(config: Any, claim: Callable[[str], Path] | None = None) -> dict[str, Any]:

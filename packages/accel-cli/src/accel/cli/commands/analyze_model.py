@@ -1,0 +1,107 @@
+"""`accel analyze-model [overrides]`: parameters, MACs, a per-layer table and latency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from accel.cli.commands.options import CFG, OVERRIDES
+
+HELP = """Analyze the configured model (or a checkpoint's): parameters, MACs, size, a per-layer
+table, and forward latency on this machine (median of N runs at batch 1 and 32). Results go to
+model_analysis.json in a new run directory.
+
+Examples:
+
+  accel analyze-model
+
+  accel analyze-model model=resnet56 --input-shape 3,32,32
+
+  accel analyze-model ckpt=runs/2026-01-01/12-00-00 --runs 50
+"""
+
+INPUT_SHAPE: Any = typer.Option(
+    None, "--input-shape", help="C,H,W of one sample (default: from the data module)."
+)
+RUNS: Any = typer.Option(20, "--runs", min=1, help="Timed forward passes per batch size.")
+LAYERS: Any = typer.Option(40, "--layers", min=0, help="Rows of the per-layer table to print.")
+
+
+def analyze_model_command(
+    overrides: list[str] | None = OVERRIDES,
+    input_shape: str | None = INPUT_SHAPE,
+    runs: int = RUNS,
+    layers: int = LAYERS,
+    cfg: bool = CFG,
+) -> None:
+    from accel.cli.jobs import print_configs, run_jobs
+
+    if cfg:
+        print_configs(overrides or [], False)
+        return
+    shape = parse_shape(input_shape)
+
+    def job(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+        return analyze(config, run_dir, shape, runs, layers)
+
+    run_jobs(overrides or [], False, job)
+
+
+def parse_shape(text: str | None) -> tuple[int, ...] | None:
+    """`"1,8,8"` -> (1, 8, 8); a one-line error otherwise."""
+    from accel.core.errors import ConfigError
+
+    if text is None:
+        return None
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        shape = ()
+    if not shape or any(n < 1 for n in shape):
+        raise ConfigError(f"--input-shape {text!r}: expected positive ints like 3,32,32")
+    return shape
+
+
+def analyze(
+    config: dict[str, Any], run_dir: Path, shape: tuple[int, ...] | None, runs: int, rows: int
+) -> dict[str, Any]:
+    import json
+
+    import torch
+
+    from accel.cli.analysis.model import analyze_model
+    from accel.cli.files import write_text_atomic
+    from accel.cli.model_builder import build_model_and_shape
+
+    model, sample_shape = build_model_and_shape(config, shape)
+    result = analyze_model(model, torch.randn(1, *sample_shape), runs=runs).to_dict()
+    write_text_atomic(run_dir / "model_analysis.json", json.dumps(result, indent=2))
+    print_analysis(result, rows, run_dir)
+    return result
+
+
+def print_analysis(result: dict[str, Any], rows: int, run_dir: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    layers = Table("layer", "type", "params", "MACs", "output", title="per layer")
+    for layer in result["layers"][:rows]:
+        shape = "x".join(map(str, layer["output_shape"]))
+        layers.add_row(
+            layer["name"], layer["type"], f"{layer['params']:,}", f"{layer['macs']:,}", shape
+        )
+    if len(result["layers"]) > rows:
+        layers.add_row(f"... {len(result['layers']) - rows} more", "", "", "", "")
+    console.print(layers)
+    summary = Table("measure", "value", title="model")
+    summary.add_row("input", "x".join(map(str, result["input_shape"])))
+    summary.add_row("parameters", f"{result['params']:,}")
+    summary.add_row("MACs", f"{result['macs']:,}")
+    summary.add_row("size (MB, fp32 weights)", f"{result['size_mb']:.3f}")
+    for batch, ms in result["latency_ms"].items():
+        summary.add_row(f"latency {batch} (ms, {result['threads']} threads)", f"{ms:.3f}")
+    summary.add_row("run_dir", str(run_dir))
+    console.print(summary)

@@ -1,0 +1,1 @@
+"""`accel pipeline run`: steps (train, compress, finetune, export, evaluate) chained by files."""

@@ -1,0 +1,61 @@
+"""What a step hands the next: a record `{format, path}` and how to open it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from accel.core.errors import ConfigError
+
+FILE_FORMATS = {".onnx": "onnx", ".pt2": "pt2"}
+
+
+def describe(artifact: Any, step_dir: Path, spec: Any) -> dict[str, Any]:
+    """Save a torch model as `model.safetensors`; record a file artifact (ONNX, pt2) as is."""
+    from torch import nn
+
+    from accel.cli.pipeline.modules import save_module
+
+    if isinstance(artifact, nn.Module):
+        path = save_module(artifact, spec, step_dir / "model.safetensors")
+        return {"format": "module", "path": str(path), "spec": spec}
+    file = getattr(artifact, "path", None)
+    if file is not None and Path(file).suffix in FILE_FORMATS:
+        return {"format": FILE_FORMATS[Path(file).suffix], "path": str(file), "spec": spec}
+    raise ConfigError(
+        f"a pass returned a {type(artifact).__name__}: a pipeline step must end with a torch "
+        "model or a file (ONNX, pt2)"
+    )
+
+
+def open_module(record: dict[str, Any], step: str) -> Any:
+    """The torch model a record points at; file artifacts cannot go back to torch."""
+    if record["format"] == "checkpoint":
+        from accel.core.checkpoint import rebuild_model
+
+        return rebuild_model(record["path"])
+    if record["format"] == "module":
+        from accel.cli.pipeline.modules import load_module
+
+        return load_module(Path(record["path"]))
+    raise ConfigError(
+        f"pipeline step '{step}' needs a torch model but the previous step left a "
+        f"{record['format']} file ({record['path']}): put it before the step that exports"
+    )
+
+
+def files_of(record: dict[str, Any]) -> list[Path]:
+    """Every file an artifact consists of (ONNX external data included)."""
+    path = Path(record["path"])
+    if path.is_dir():
+        return [p for p in path.rglob("*") if p.is_file()]
+    extra = [p for p in path.parent.glob(f"{path.name}.data") if p.is_file()]
+    return [path, *extra]
+
+
+def size_mb(record: dict[str, Any]) -> float:
+    if record["format"] == "checkpoint":  # weights only, as a float file of them would hold
+        model = open_module(record, "size")
+        tensors = [*model.parameters(), *model.buffers()]
+        return round(sum(t.numel() * t.element_size() for t in tensors) / 2**20, 4)
+    return round(sum(p.stat().st_size for p in files_of(record)) / 2**20, 4)

@@ -1,0 +1,82 @@
+"""Run a pipeline's steps in order inside one run directory, skipping steps already done."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from accel.cli.pipeline.report import write_report
+from accel.cli.pipeline.state import PipelineState, StepRecord
+from accel.cli.pipeline.steps import STEP_KINDS
+from accel.core.errors import ConfigError
+
+log = logging.getLogger("accel.pipeline")
+
+
+def check_pipeline(config: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The steps of `config.pipeline`, each with a unique name and a known kind."""
+    pipeline = config.get("pipeline")
+    if not isinstance(pipeline, Mapping):
+        raise ConfigError(
+            "pipeline: choose one with pipeline=NAME (see configs/pipeline or the packaged ones)"
+        )
+    steps = pipeline.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise ConfigError("pipeline.steps: expected a non-empty list of {name, kind, ...}")
+    seen: set[str] = set()
+    for i, step in enumerate(steps):
+        if not isinstance(step, Mapping) or "name" not in step:
+            raise ConfigError(f"pipeline.steps[{i}]: expected a mapping with name and kind")
+        kind = step.get("kind", step["name"])
+        if kind not in STEP_KINDS:
+            raise ConfigError(
+                f"pipeline.steps[{i}].kind={kind!r} is not valid; "
+                f"use one of {', '.join(STEP_KINDS)}"
+            )
+        if step["name"] in seen:
+            raise ConfigError(f"pipeline.steps[{i}]: step name {step['name']!r} is used twice")
+        seen.add(step["name"])
+    return [dict(step) for step in steps]
+
+
+def run_pipeline(config: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
+    """Run every step not yet done; state is saved after each, the report at the end."""
+    steps = check_pipeline(config)
+    state = PipelineState.load(run_dir)
+    previous: dict[str, Any] | None = None
+    history: dict[str, Any] = {}
+    for index, spec in enumerate(steps):
+        name, kind = spec["name"], spec.get("kind", spec["name"])
+        if state.done(name):
+            log.info("step %s: done already, skipped", name)
+            print(f"step {name}: done already, skipped")
+            previous = history[name] = state.steps[name].artifact
+            continue
+        print(f"step {name} ({kind}) ...")
+        step_dir = fresh_dir(run_dir / "steps" / f"{index:02d}-{name}")
+        state.record(name, StepRecord("running"))
+        start = time.perf_counter()
+        try:
+            artifact, metrics = STEP_KINDS[kind](spec, config, previous, step_dir, history)
+        except BaseException as error:
+            message = " ".join(str(error).split()) or type(error).__name__
+            state.record(
+                name, StepRecord("failed", seconds=time.perf_counter() - start, error=message)
+            )
+            raise
+        state.record(name, StepRecord("done", artifact, metrics, time.perf_counter() - start))
+        log.info("step %s: done in %.1f s", name, state.steps[name].seconds)
+        previous = history[name] = artifact
+    return write_report(run_dir, steps, state)
+
+
+def fresh_dir(path: Path) -> Path:
+    """An empty folder (a step killed half-way leaves files that must not be reused)."""
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
