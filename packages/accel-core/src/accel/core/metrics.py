@@ -95,7 +95,7 @@ class DeferredClassMetric:
                 raise ConfigError(
                     f"metric '{self.name}' needs num_classes: predictions of shape "
                     f"{tuple(getattr(preds, 'shape', ()))} have no class dimension; set it "
-                    f"({{name: {self.name}, num_classes: 10}}) or use a data module with num_classes"
+                    f"({{name: {self.name}, num_classes: 10}}) or give the data module num_classes"
                 )
             self.metric = self.factory(num_classes=int(preds.shape[1]), **self.kwargs)
             self.metric.to(preds.device)

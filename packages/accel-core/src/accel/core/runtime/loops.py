@@ -39,7 +39,6 @@ class FitRun:
     state: RunState
     max_steps: int | None = None
     log_every_n_steps: int = 50
-    check_every: int = 1
     loss_sum: Tensor = field(default_factory=lambda: torch.zeros(()))
     last_checkpoint: str | None = None
 
@@ -77,7 +76,7 @@ def train_batches(run: FitRun) -> None:
     )
     accumulate = getattr(engine, "accumulate_grad_batches", 1)
     step_scheduler = run.scheduler is not None and run.scheduler.interval == "step"
-    n, log_every, check_every = s.num_batches, run.log_every_n_steps, run.check_every
+    n, log_every = s.num_batches, run.log_every_n_steps
     run.model.train()
     for batch in _batches(run):
         for handler in on_start:
@@ -93,16 +92,15 @@ def train_batches(run: FitRun) -> None:
         engine.backward(loss)
         for handler in on_after:
             handler(s)
-        run.loss_sum = run.loss_sum + loss.detach()
+        run.loss_sum.add_(loss.detach())
         s.batch_idx += 1
         if s.batch_idx % accumulate == 0 or s.batch_idx == n:
             engine.step(run.optimizer, run.model)
             s.global_step += 1
             if step_scheduler:
                 step_lr(run)
-            if s.global_step % check_every == 0:
+            if s.global_step % log_every == 0:  # the only host sync of a step, and rare
                 check_finite(run)
-            if s.global_step % log_every == 0:
                 s.logged = {"train/loss": loss.item(), "epoch": float(s.epoch)}
             for handler in on_step:
                 handler(s)

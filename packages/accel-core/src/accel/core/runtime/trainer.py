@@ -198,7 +198,6 @@ class Trainer:
             state=state,
             max_steps=self.options.max_steps,
             log_every_n_steps=self.options.log_every_n_steps,
-            check_every=1 if device.type == "cpu" else self.options.log_every_n_steps,
             loss_sum=torch.zeros((), device=device),
         )
 

@@ -1,0 +1,86 @@
+"""A training run for the SIGKILL resume tests (run as a subprocess, killed, resumed).
+
+usage: python core_resume_child.py RUN_DIR [--pause-after-step N] [--pause-in-write N]
+
+It checkpoints after every optimizer step and resumes from RUN_DIR's last checkpoint when
+there is one. With a pause flag it prints a marker line and sleeps so the parent can SIGKILL
+it at that exact point: after step N's checkpoint, or in the middle of writing it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from core_tiny import TinyData, TinyNet
+from safetensors.torch import save_file
+
+import accel.core.checkpoint.store as store
+from accel.core.callbacks import Callback
+from accel.core.callbacks.checkpoint import ModelCheckpoint
+from accel.core.runtime import Trainer, seed_everything
+
+
+class PauseAfterStep(Callback):
+    priority = "lowest"  # after the checkpoint of this step is complete
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_optimizer_step(self, state: Any) -> None:
+        if state.global_step == self.step:
+            print(f"PAUSED {state.global_step}", flush=True)
+            time.sleep(120)
+
+
+def pause_in_write(step: int) -> None:
+    """Sleep after the tensors of step `step`'s checkpoint are written, before its manifest."""
+    real = store.save_file
+
+    def slow_save(tensors: Any, path: str, metadata: Any = None) -> None:
+        real(tensors, path, metadata=metadata)
+        if f"step={step:07d}" in path:
+            print(f"WRITING {step}", flush=True)
+            time.sleep(120)
+
+    store.save_file = slow_save  # type: ignore[assignment]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--pause-after-step", type=int)
+    parser.add_argument("--pause-in-write", type=int)
+    args = parser.parse_args()
+    callbacks: list[Any] = [ModelCheckpoint(every_n_steps=1)]
+    if args.pause_after_step:
+        callbacks.append(PauseAfterStep(args.pause_after_step))
+    if args.pause_in_write:
+        pause_in_write(args.pause_in_write)
+    seed_everything(0)
+    data = TinyData(batch_size=8)
+    model = TinyNet()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.7)
+    trainer = Trainer(
+        max_epochs=3, run_dir=args.run_dir, seed=0, callbacks=callbacks, log_every_n_steps=5
+    )
+    trainer.fit(
+        model,
+        data.train_dataloader(),
+        data.val_dataloader(),
+        optimizer=optimizer,
+        loss="cross_entropy",
+        scheduler=scheduler,
+        resume="auto",
+    )
+    save_file(model.state_dict(), str(args.run_dir / "final.safetensors"))
+    print("DONE", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
