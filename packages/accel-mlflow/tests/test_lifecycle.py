@@ -13,7 +13,8 @@ def test_the_exception_being_handled_becomes_the_error():
         raise ValueError("boom")
     except ValueError:
         status, error = resolve_status("failed", None)
-    assert status == "FAILED" and isinstance(error, ValueError)
+    assert status == "FAILED"
+    assert isinstance(error, ValueError)
 
 
 def test_unknown_status_names_the_valid_ones():

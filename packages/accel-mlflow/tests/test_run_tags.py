@@ -14,7 +14,8 @@ def test_git_tags_hold_commit_and_dirty_state(tmp_path):
     _git(tmp_path, "add", "f.txt")
     _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
     clean = git_tags(tmp_path)
-    assert len(clean["git.commit"]) == 40 and clean["git.dirty"] == "false"
+    assert len(clean["git.commit"]) == 40
+    assert clean["git.dirty"] == "false"
     (tmp_path / "f.txt").write_text("b")
     assert git_tags(tmp_path)["git.dirty"] == "true"
 
@@ -25,7 +26,8 @@ def test_git_tags_are_empty_outside_a_repository(tmp_path):
 
 def test_version_and_host_tags():
     versions = version_tags()
-    assert "versions.accel-mlflow" in versions and "versions.mlflow" in versions
+    assert "versions.accel-mlflow" in versions
+    assert "versions.mlflow" in versions
     assert host_tags()["host.name"]
 
 

@@ -30,8 +30,10 @@ def test_sanitize_key_fixes_path_like_names():
 def test_sanitize_key_bounds_length_with_a_hash():
     long_a, long_b = "k" * 300 + "a", "k" * 300 + "b"
     a, b = sanitize_key(long_a), sanitize_key(long_b)
-    assert len(a) == 250 and _acceptable(a)
-    assert a != b and a.endswith(short_hash(long_a))
+    assert len(a) == 250
+    assert _acceptable(a)
+    assert a != b
+    assert a.endswith(short_hash(long_a))
 
 
 def test_limit_value_keeps_short_values_untouched():
@@ -60,4 +62,5 @@ def test_sanitize_params_respects_a_small_server_limit():
 
 def test_sanitize_tags_uses_the_tag_limit():
     tags = sanitize_tags({"note!": "t" * 9000})
-    assert list(tags) == ["note_"] and len(tags["note_"]) == 8000
+    assert list(tags) == ["note_"]
+    assert len(tags["note_"]) == 8000

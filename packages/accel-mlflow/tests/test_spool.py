@@ -18,7 +18,9 @@ def test_acknowledge_moves_the_cursor_and_truncates_when_all_sent(tmp_path):
     spool.acknowledge(first_end)
     assert [r["op"] for r, _ in spool.pending()] == ["b"]
     spool.acknowledge(spool.size())
-    assert spool.size() == 0 and spool.cursor() == 0 and not spool.has_pending()
+    assert spool.size() == 0
+    assert spool.cursor() == 0
+    assert not spool.has_pending()
 
 
 def test_a_torn_last_line_is_fenced_off_and_skipped(tmp_path):
@@ -35,7 +37,8 @@ def test_a_cursor_beyond_the_file_counts_as_zero(tmp_path):
     spool = Spool(tmp_path)
     spool.append([{"op": "a"}])
     spool.cursor_path.write_text("99999\n")
-    assert spool.cursor() == 0 and len(spool.pending()) == 1
+    assert spool.cursor() == 0
+    assert len(spool.pending()) == 1
 
 
 def test_reject_keeps_the_record_and_the_reason(tmp_path):
@@ -47,6 +50,6 @@ def test_reject_keeps_the_record_and_the_reason(tmp_path):
 
 def test_only_one_replayer_at_a_time(tmp_path):
     spool = Spool(tmp_path)
-    with spool.replaying() as first:
-        with spool.replaying(blocking=False) as second:
-            assert first and not second
+    with spool.replaying() as first, spool.replaying(blocking=False) as second:
+        assert first
+        assert not second

@@ -58,9 +58,9 @@ class Replayer:
             if not held:
                 return 0
             pending = self.spool.pending()
-            if not pending:
+            if not pending and self.state.run_id:
                 return 0
-            run_id = self._call(self.ensure_run)
+            run_id = self._call(self.ensure_run)  # a run exists as soon as the server does
             self._send(run_id, pending)
             return len(pending)
 

@@ -97,7 +97,7 @@ class MlflowServer:
 
         try:
             os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=10)
+            process.wait(timeout=3)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
@@ -141,6 +141,8 @@ class FlakyProxy:
             listener, self._listener = self._listener, None
             connections, self._connections = self._connections, []
         if listener is not None:
+            with contextlib.suppress(OSError):  # wakes the accept() blocked in another thread
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         for conn in connections:
             with contextlib.suppress(OSError):

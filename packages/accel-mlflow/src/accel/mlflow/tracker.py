@@ -83,6 +83,7 @@ class MlflowTracker:
         self.parent_run_id = parent_run_id
         self._parent_dir = _parent_dir
         self._worker: Worker | None = None
+        self._parent: MlflowTracker | None = None
         if self.uri.startswith(("http://", "https://")):
             # the spool owns retrying: MLflow's own default retries for minutes per request
             os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(http_retries))
@@ -104,6 +105,8 @@ class MlflowTracker:
         if self._worker is not None:
             raise ConfigError(f"mlflow tracker: a run is already active in {self.run_dir}")
         state, resumed = self._load_or_create_state(name, tags)
+        if self._parent is not None and self._parent._worker is not None:
+            self._parent._worker.flush(self.flush_timeout)  # the parent run must exist first
         self._worker = Worker(
             Replayer(self.directory, self.limits),
             health=lambda: health_check(state.tracking_uri),
@@ -111,8 +114,8 @@ class MlflowTracker:
         )
         self._worker.start()
         atexit.register(self._spill_at_exit)
+        self._submit({"op": "status", "status": "RUNNING"})  # also creates the run early
         if resumed:
-            self._submit({"op": "status", "status": "RUNNING"})
             self._submit({"op": "tags", "data": {**state.tags, "accel.resumed_at": str(now_ms())}})
 
     def _load_or_create_state(
@@ -231,7 +234,9 @@ class MlflowTracker:
             **options,
         }
         run_dir = self.directory / "children" / sanitize_key(name).replace("/", "_")
-        return MlflowTracker(run_dir=run_dir, _parent_dir=self.directory, **settings)
+        child = MlflowTracker(run_dir=run_dir, _parent_dir=self.directory, **settings)
+        child._parent = self
+        return child
 
     def flush(self, timeout: float | None = None) -> bool:
         """Send everything logged so far; True when the server has all of it."""

@@ -1,0 +1,77 @@
+"""Outages: the server unreachable at start, flapping, stopped mid-run; nothing is lost."""
+
+from __future__ import annotations
+
+import time
+
+from typer.testing import CliRunner
+
+from accel.mlflow.cli import app
+from accel.mlflow.spool import Spool
+from accel.mlflow.testing import FlakyProxy
+from accel.mlflow.tracker import MlflowTracker
+
+from .helpers import steps_of
+
+
+def _log_steps(tracker: MlflowTracker, steps: range) -> float:
+    """Log two metrics per step; return the slowest call in seconds."""
+    slowest = 0.0
+    for step in steps:
+        start = time.perf_counter()
+        tracker.log_metrics({"train/loss": 1.0 / (step + 1), "train/acc": step / 1000}, step)
+        slowest = max(slowest, time.perf_counter() - start)
+    return slowest
+
+
+def test_unreachable_at_start_and_flapping_loses_nothing(mlflow_server, client, run_dir):
+    proxy = FlakyProxy(mlflow_server.port)  # down: connection refused
+    tracker = MlflowTracker(uri=proxy.uri, run_dir=run_dir, flush_interval=0.05, flush_timeout=5)
+    tracker.start_run("flapping")
+    tracker.log_params({"lr": 0.1})
+    slowest = _log_steps(tracker, range(0, 100))
+    assert not tracker.flush(timeout=2)  # nothing sent, training went on
+    assert tracker.run_id is None
+    assert Spool(tracker.directory).has_pending()
+    for start in range(100, 400, 100):  # up, down, up, ...
+        proxy.up()
+        assert tracker.flush(timeout=10)
+        slowest = max(slowest, _log_steps(tracker, range(start, start + 50)))
+        proxy.down()
+        slowest = max(slowest, _log_steps(tracker, range(start + 50, start + 100)))
+    proxy.up()
+    tracker.end_run()
+    proxy.down()
+    run = client.get_run(tracker.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params == {"lr": "0.1"}
+    for key in ("train/loss", "train/acc"):
+        assert steps_of(client, tracker.run_id, key) == list(range(400))  # no gap, no duplicate
+    assert slowest < 0.05  # a step never waited on the network
+    assert not Spool(tracker.directory).has_pending()
+
+
+def test_server_stopped_mid_run_then_restarted_and_synced(mlflow_server, client, run_dir):
+    tracker = MlflowTracker(
+        uri=mlflow_server.uri, run_dir=run_dir, flush_interval=0.05, flush_timeout=3
+    )
+    tracker.start_run("outage")
+    _log_steps(tracker, range(0, 60))
+    assert tracker.flush()
+    mlflow_server.stop()
+    try:
+        slowest = _log_steps(tracker, range(60, 150))
+        tracker.end_run()  # the run finishes although the server is gone
+        assert slowest < 0.05
+        assert Spool(tracker.directory).has_pending()
+    finally:
+        mlflow_server.start()  # same port, same sqlite backend, same artifacts
+    result = CliRunner().invoke(app, ["sync", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    assert "sent" in result.output
+    run = client.get_run(tracker.run_id)
+    assert run.info.status == "FINISHED"
+    history = client.get_metric_history(tracker.run_id, "train/loss")
+    assert len(history) == 150  # every step exactly once
+    assert sorted(m.step for m in history) == list(range(150))
+    assert not Spool(tracker.directory).has_pending()
