@@ -1,0 +1,109 @@
+"""What passes hand each other besides a torch module: model files, and how to run any of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+
+@dataclass
+class OnnxModel:
+    """An ONNX file (weights may sit beside it in `<file>.data`)."""
+
+    path: Path
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def files(self) -> list[Path]:
+        """The `.onnx` and every external-data file next to it that it names."""
+        return [self.path, *external_data_files(self.path)]
+
+
+@dataclass
+class ExportedModel:
+    """A `torch.export` program saved as a `.pt2` file."""
+
+    path: Path
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def files(self) -> list[Path]:
+        return [self.path]
+
+
+Artifact = nn.Module | OnnxModel | ExportedModel
+
+
+def external_data_files(path: Path) -> list[Path]:
+    """External-data files an ONNX model refers to (without loading its weights)."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    names = {
+        entry.value
+        for tensor in model.graph.initializer
+        for entry in tensor.external_data
+        if entry.key == "location"
+    }
+    return [path.parent / name for name in sorted(names)]
+
+
+def is_torch(artifact: Any) -> bool:
+    return isinstance(artifact, nn.Module)
+
+
+class Runner:
+    """Runs an artifact on a batch of inputs: `runner(x) -> y` (tensors in, tensors out)."""
+
+    def __init__(self, artifact: Any, threads: int | None = None) -> None:
+        self.artifact = artifact
+        self.threads = threads or torch.get_num_threads()
+        self._call = self._make()
+
+    def __call__(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self._call(inputs)
+
+    def _make(self) -> Any:
+        if isinstance(self.artifact, OnnxModel):
+            return onnx_runner(self.artifact.path, self.threads)
+        module = self.artifact
+        if isinstance(self.artifact, ExportedModel):
+            module = torch.export.load(str(self.artifact.path)).module()
+        if not isinstance(module, nn.Module) and not callable(module):
+            raise TypeError(f"cannot run a {type(module).__name__}: expected a model")
+
+        def run(inputs: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                return first_tensor(module(inputs))
+
+        return run
+
+
+def onnx_runner(path: Path, threads: int) -> Any:
+    """An ONNX Runtime session on the CPU as a tensor function."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+
+    def run(inputs: torch.Tensor) -> torch.Tensor:
+        array = inputs.detach().cpu().float().numpy()
+        return torch.from_numpy(session.run(None, {name: array})[0])
+
+    return run
+
+
+def first_tensor(output: Any) -> torch.Tensor:
+    """The main output of a model that may return a tuple, list or dict."""
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, dict):
+        return first_tensor(next(iter(output.values())))
+    if isinstance(output, list | tuple):
+        return first_tensor(output[0])
+    raise TypeError(f"model returned a {type(output).__name__}, expected tensors")

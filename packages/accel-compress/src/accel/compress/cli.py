@@ -1,0 +1,122 @@
+"""`accel compress`: compress a model file, or `accel compress analyze` it.
+
+`accel compress model.pt --quantize int8` and `accel compress analyze model.pt` share one
+group: a first argument that is not a sub-command name runs the default `run` command.
+Heavy modules load inside the commands, so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from accel.core.errors import AccelError
+
+DEFAULT_COMMAND = "run"
+
+
+class DefaultCommandGroup(TyperGroup):
+    """A group whose first non-command argument means the default command."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = [DEFAULT_COMMAND, *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    name="compress",
+    cls=DefaultCommandGroup,
+    help="Prune, reparametrize, quantize, export and verify a model: "
+    "[bold]accel compress model.pt --quantize int8 --calib-data data.npy[/].",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(error: Exception) -> None:
+    """Print an accel error as one line and exit 1 (also when accel-cli is not installed)."""
+    typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+Text = str | None
+Flag = bool
+
+
+def opt(help: str, *names: str) -> Any:
+    """A typer option (used inside `Annotated`, so defaults stay plain values)."""
+    return typer.Option(*names, help=help)
+
+
+@app.command(DEFAULT_COMMAND)
+def run(
+    model: Annotated[
+        Path | None, typer.Argument(help="model.pt, .pt2, TorchScript, .onnx.")
+    ] = None,
+    quantize: Annotated[
+        Text,
+        opt(
+            "int8 (static with --calib-data, else Linear-only "
+            "dynamic), int8-static or int8-dynamic."
+        ),
+    ] = None,
+    prune: Annotated[Text, opt("Channel ratio to remove (0.5), or 'auto' (--max-drop).")] = None,
+    fold_bn: Annotated[Flag, opt("Fold BatchNorm into convolutions.")] = False,
+    merge_branches: Annotated[Flag, opt("Merge RepVGG-style parallel branches.")] = False,
+    export: Annotated[Text, opt("onnx or pt2.")] = None,
+    backend: Annotated[Text, opt("int8 backend: ort, pt2e or torchao.")] = None,
+    target: Annotated[str, opt("x86 or arm64.")] = "x86",
+    calib_data: Annotated[Text, opt("Dataset name, image folder, .npy/.npz/.pt file.")] = None,
+    eval_data: Annotated[Text, opt("Labelled data: dataset name, .npz (x, y), .pt.")] = None,
+    train_data: Annotated[Text, opt("Labelled data to fine-tune on after pruning.")] = None,
+    input_shape: Annotated[Text, opt("e.g. 1,3,224,224 (else taken from the data).")] = None,
+    max_drop: Annotated[float | None, opt("Largest accuracy drop allowed (points).")] = None,
+    epochs: Annotated[int, opt("Fine-tune epochs after pruning (with --train-data).")] = 2,
+    arch: Annotated[Text, opt("Architecture of a state dict (a registry name).")] = None,
+    unsafe_pickle: Annotated[Flag, opt("Allow a full pickle (runs its code!).")] = False,
+    recipe: Annotated[Path | None, opt("Recipe file (YAML/JSON) instead of flags.")] = None,
+    sensitivity: Annotated[Flag, opt("Add per-layer pruning sensitivity.")] = False,
+    repeats: Annotated[int, opt("Latency repeats per measurement.")] = 10,
+    force: Annotated[Flag, opt("Write results that break a tolerance or slow down.")] = False,
+    output: Annotated[Path, opt("Output folder.", "-o", "--output")] = Path("compressed"),
+    quiet: Annotated[Flag, opt("No progress display.", "-q", "--quiet")] = False,
+) -> None:
+    """Compress MODEL with the given passes; writes the model, report.{json,md,png}, recipe."""
+    from accel.compress.command import run_command
+
+    try:
+        run_command(dict(locals()))
+    except AccelError as error:
+        fail(error)
+
+
+@app.command("analyze")
+def analyze(
+    model: Annotated[Path, typer.Argument(help="The model file.")],
+    input_shape: Annotated[Text, opt("e.g. 1,3,224,224 (else taken from the data).")] = None,
+    calib_data: Annotated[Text, opt("Real inputs (shape, sensitivity).")] = None,
+    eval_data: Annotated[Text, opt("Labelled data (accuracy, sensitivity).")] = None,
+    arch: Annotated[Text, opt("Architecture of a state dict (a registry name).")] = None,
+    unsafe_pickle: Annotated[Flag, opt("Allow a full pickle (runs its code!).")] = False,
+    sensitivity: Annotated[Flag, opt("Per-layer pruning sensitivity.")] = False,
+    repeats: Annotated[int, opt("Latency repeats per measurement.")] = 10,
+    output: Annotated[Path | None, opt("Write the JSON here.", "-o", "--output")] = None,
+) -> None:
+    """Parameters, MACs, size on disk, latency (and sensitivity, accuracy with data)."""
+    from accel.compress.command import analyze_command
+
+    try:
+        analyze_command(dict(locals()))
+    except AccelError as error:
+        fail(error)
+
+
+def main() -> None:  # pragma: no cover - `python -m accel.compress.cli`
+    app(sys.argv[1:])

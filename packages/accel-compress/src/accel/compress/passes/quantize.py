@@ -1,0 +1,135 @@
+"""`quantize`: int8 through ONNX Runtime (static QDQ or dynamic Linear-only), PT2E or torchao.
+
+Which path, and why (measured on this kind of CPU, see TOOLCHAIN-FACTS): ORT static QDQ with
+per-channel weights is fast on conv nets; ORT dynamic int8 is only fast for MatMul/Gemm (its
+ConvInteger is 5-10x slower than fp32), so dynamic mode never touches convolutions.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from torch import nn
+
+from accel.compress.artifacts import OnnxModel
+from accel.compress.passes.export import export_onnx
+from accel.compress.passes.parity import record_parity
+from accel.compress.passes.quantize_ort import (
+    count_ops,
+    quantize_ort_dynamic,
+    quantize_ort_static,
+)
+from accel.compress.passes.quantize_torch import quantize_pt2e, quantize_torchao
+from accel.core.errors import ConfigError
+from accel.core.passes import PassContext, PassReport
+
+BACKENDS = ("ort", "pt2e", "torchao")
+MODES = ("auto", "static", "dynamic")
+FLOAT_OPS = ("Conv", "ConvTranspose")
+
+
+class Quantize:
+    """int8 quantization for the target runtime.
+
+    - `backend="ort"`: the model becomes (or is) ONNX; `mode="static"` calibrates on real data
+      (QDQ, per-channel weights), `mode="dynamic"` quantizes MatMul/Gemm only, `mode="auto"`
+      picks static when calibration data is given, else dynamic (convolutions stay float).
+    - `backend="pt2e"`: `torch.export` + X86InductorQuantizer (static, calibrated) + torch.compile.
+    - `backend="torchao"`: int8 dynamic activations and weights for `nn.Linear` (+ torch.compile).
+    """
+
+    def __init__(
+        self,
+        backend: str = "ort",
+        mode: str = "auto",
+        *,
+        calib_batches: int = 16,
+        compile: bool = True,
+        tolerance: float | None = None,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ConfigError(f"quantize: backend {backend!r} is not one of {', '.join(BACKENDS)}")
+        if mode not in MODES:
+            raise ConfigError(f"quantize: mode {mode!r} is not one of {', '.join(MODES)}")
+        self.backend, self.mode, self.calib_batches = backend, mode, calib_batches
+        self.compile, self.tolerance = compile, tolerance
+
+    def __call__(self, artifact: Any, context: PassContext) -> Any:
+        mode = self._mode(context)
+        if self.backend == "ort":
+            return self._ort(artifact, context, mode)
+        if not isinstance(artifact, nn.Module):
+            raise ConfigError(
+                f"quantize backend {self.backend!r} works on a torch model, "
+                f"got {type(artifact).__name__}: use backend 'ort' for ONNX files"
+            )
+        if self.backend == "pt2e":
+            return self._pt2e(artifact, context, mode)
+        report = context.record("quantize", backend="torchao", mode="dynamic")
+        quantized = quantize_torchao(copy.deepcopy(artifact), compile=self.compile)
+        report.metrics["quantized_linear"] = sum(
+            isinstance(m, nn.Linear) for m in artifact.modules()
+        )
+        return self._finish(report, artifact, quantized, context)
+
+    def _mode(self, context: PassContext) -> str:
+        has_data = context.calib_data is not None
+        if self.mode == "static" and not has_data:
+            raise ConfigError(
+                "quantize: static int8 needs calibration data: pass --calib-data NAME|PATH "
+                "(a dataset name, a folder of images or a .npy/.pt file of inputs)"
+            )
+        if self.mode == "auto":
+            return "static" if has_data else "dynamic"
+        return self.mode
+
+    def _ort(self, artifact: Any, context: PassContext, mode: str) -> OnnxModel:
+        report = context.record("quantize", backend="ort", mode=mode)
+        source = artifact
+        if isinstance(artifact, nn.Module):
+            path = context.workdir() / "model.fp32.onnx"
+            source = OnnxModel(export_onnx(artifact, context.example_inputs, path))
+            report.notes.append("exported to ONNX first (ONNX Runtime quantizes ONNX models)")
+        if not isinstance(source, OnnxModel):
+            raise ConfigError(f"quantize: cannot quantize a {type(source).__name__} with ORT")
+        output = context.workdir() / "model.int8.onnx"
+        if mode == "static":
+            quantize_ort_static(
+                source.path, output, context.calib_data, context.target, self.calib_batches
+            )
+        else:
+            quantize_ort_dynamic(source.path, output)
+            note_float_ops(report, output)
+        quantized = OnnxModel(output, dict(source.meta))
+        return self._finish(report, artifact, quantized, context)
+
+    def _pt2e(self, model: nn.Module, context: PassContext, mode: str) -> nn.Module:
+        if mode != "static":
+            raise ConfigError(
+                "quantize backend 'pt2e' is static int8: pass --calib-data NAME|PATH, "
+                "or use backend 'torchao' (dynamic, Linear layers) or 'ort'"
+            )
+        report = context.record("quantize", backend="pt2e", mode="static")
+        quantized = quantize_pt2e(
+            model, context.example_inputs, context.calib_data, self.calib_batches, self.compile
+        )
+        return self._finish(report, model, quantized, context)
+
+    def _finish(self, report: PassReport, before: Any, after: Any, context: PassContext) -> Any:
+        record_parity(report, before, after, context, self.tolerance)
+        return after
+
+
+def note_float_ops(report: PassReport, path: Any) -> None:
+    """Say in the report which layers dynamic int8 left in float, and how to quantize them."""
+    ops = count_ops(path)
+    left = {op: n for op, n in ops.items() if op in FLOAT_OPS}
+    report.metrics["quantized_ops"] = {k: v for k, v in ops.items() if "Integer" in k}
+    if left:
+        kept = ", ".join(f"{n} {op}" for op, n in left.items())
+        report.metrics["float_ops"] = left
+        report.notes.append(
+            f"no calibration data: {kept} layer(s) kept in float (dynamic int8 covers "
+            "MatMul/Gemm only); pass --calib-data NAME|PATH to quantize them statically"
+        )

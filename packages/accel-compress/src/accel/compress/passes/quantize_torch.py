@@ -1,0 +1,61 @@
+"""int8 in torch: PT2E with the x86 inductor quantizer, and torchao for Linear layers."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import nn
+
+from accel.compress.analysis import batch_of
+from accel.compress.data import inputs_of
+
+
+def quantize_pt2e(
+    model: nn.Module,
+    example: torch.Tensor,
+    data: Iterable[Any] | None,
+    limit: int,
+    compile: bool = True,
+) -> nn.Module:
+    """Export, insert observers, calibrate on real batches, convert; optionally compile.
+
+    The batch dimension is exported dynamic (example batch >= 2). A ReLU module reused
+    twice in a block is rejected by the quantizer: give each use its own module.
+    """
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+    from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
+        X86InductorQuantizer,
+        get_default_x86_inductor_quantization_config,
+    )
+
+    assert data is not None
+    example = batch_of(example, max(2, len(example)))
+    batch = torch.export.Dim("batch", min=1)
+    program = torch.export.export(model.eval(), (example,), dynamic_shapes=({0: batch},))
+    quantizer = X86InductorQuantizer()
+    quantizer.set_global(get_default_x86_inductor_quantization_config())
+    prepared = prepare_pt2e(program.module(), quantizer)
+    with torch.no_grad():
+        for item in itertools.islice(iter(data), limit):
+            prepared(inputs_of(item))
+    converted = convert_pt2e(prepared)
+    return compiled(converted) if compile else converted
+
+
+def quantize_torchao(model: nn.Module, compile: bool = True) -> nn.Module:
+    """int8 dynamic activations + int8 weights for every `nn.Linear` (torchao); convs stay."""
+    from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+
+    quantize_(model.eval(), Int8DynamicActivationInt8WeightConfig())
+    return compiled(model) if compile else model
+
+
+def compiled(model: nn.Module) -> nn.Module:
+    """torch.compile with inductor freezing (folds weights and int8 patterns into kernels)."""
+    import torch._inductor.config as inductor_config
+
+    inductor_config.freezing = True
+    return torch.compile(model)  # type: ignore[return-value]

@@ -1,0 +1,278 @@
+"""`compress`: run a recipe's passes with analysis, verification and timing, then write it all.
+
+Every step is measured on this machine. A step whose output error breaks its pass's tolerance,
+or a final accuracy below `--max-drop`, stops the result from being written (unless forced);
+a transformation that makes the model slower is reported and dropped (unless forced). Outputs
+are assembled in a temporary folder and swapped in whole, so a failure never destroys an
+earlier good result.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from accel.compress.analysis import analyze
+from accel.compress.artifacts import ExportedModel, OnnxModel
+from accel.compress.atomic import atomic_dir, write_json
+from accel.compress.data import take_inputs
+from accel.compress.progress import Progress
+from accel.compress.report import write_report
+from accel.compress.saving import save_artifact
+from accel.compress.verify import VerificationError, check_drop, output_error
+from accel.core.passes import PassContext, build_pass, pass_name
+
+SLOWER_MARGIN = 1.05
+NOISE_MS = 0.1  # differences below this are timer noise, not a slowdown
+
+
+@dataclass
+class Result:
+    """What `compress` produced: the final artifact, the report and where it was written."""
+
+    artifact: Any
+    report: dict[str, Any]
+    output_dir: Path
+    problems: list[str] = field(default_factory=list)
+
+
+def compress(
+    model: Any,
+    recipe: dict[str, Any],
+    context: PassContext,
+    output_dir: str | Path | None = None,
+    *,
+    name: str = "model",
+    sensitivity: bool = False,
+    quiet: bool = False,
+) -> Result:
+    """Run `recipe` on `model`; write model, report and recipe into `output_dir` (default: a
+    new temporary folder)."""
+    verify = recipe.get("verify") or {}
+    analysis = recipe.get("analysis") or {}
+    force, max_drop = bool(verify.get("force")), verify.get("max_drop")
+    batches = tuple(analysis.get("batches", (1, 32)))
+    repeats = int(analysis.get("repeats", 10))
+    context.target = recipe.get("target", context.target)
+    progress = Progress(quiet)
+    inputs = parity_inputs(context)
+    work = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="accel-compress-"))
+    with atomic_dir(work) as folder:
+        context.output_dir = folder / "work"
+        run = Run(model, context, inputs, batches, repeats, force, progress)
+        run.measure_original(name)
+        for spec in recipe.get("passes", []):
+            run.step(spec)
+        problems = run.problems + final_problems(run, max_drop)
+        report = run.report(name, recipe, problems)
+        if sensitivity and isinstance(model, torch.nn.Module):
+            with progress.task("per-layer sensitivity"):
+                report["sensitivity"] = sensitivity_rows(model, context, inputs)
+        if problems and not force:
+            reject(report, work, problems)
+        with progress.task("save"):
+            report["outputs"] = save_artifact(
+                run.artifact, folder, context, run.module if run.pruned else None
+            )
+            write_report(report, folder)
+            write_json(folder / "recipe.json", recipe)
+            shutil.rmtree(folder / "work", ignore_errors=True)
+    context.output_dir = None
+    progress.done(f"wrote {work}")
+    return Result(reopen(run.artifact, work, report["outputs"]), report, work, problems)
+
+
+def parity_inputs(context: PassContext) -> list[torch.Tensor]:
+    inputs = take_inputs(context.calib_data, 4) or take_inputs(context.val_data, 4)
+    if not inputs and context.example_inputs is not None:
+        inputs = [context.example_inputs]
+    return inputs
+
+
+class Run:
+    """The state of one compression run: the current artifact and one row per step."""
+
+    def __init__(
+        self,
+        model: Any,
+        context: PassContext,
+        inputs: list[torch.Tensor],
+        batches: tuple[int, ...],
+        repeats: int,
+        force: bool,
+        progress: Progress,
+    ) -> None:
+        self.original = self.artifact = model
+        self.context, self.inputs, self.batches, self.repeats = context, inputs, batches, repeats
+        self.force, self.progress = force, progress
+        self.steps: list[dict[str, Any]] = []
+        self.problems: list[str] = []
+        self.pruned = False
+        self.module: Any = model if isinstance(model, torch.nn.Module) else None
+        self.macs: int | None = None
+
+    def measure(self, artifact: Any) -> dict[str, Any]:
+        macs = None if isinstance(artifact, torch.nn.Module) else self.macs
+        result = analyze(
+            artifact,
+            self.context.example_inputs,
+            batches=self.batches,
+            repeats=self.repeats,
+            macs=macs,
+        )
+        if isinstance(artifact, torch.nn.Module):
+            self.macs = result["macs"]
+        return result
+
+    def accuracy(self, artifact: Any) -> float | None:
+        return None if self.context.evaluate is None else self.context.evaluate(artifact)
+
+    def measure_original(self, name: str) -> None:
+        with self.progress.task(f"analyse {name}"):
+            self.steps.append(
+                {
+                    "name": "original",
+                    "status": "applied",
+                    "analysis": self.measure(self.artifact),
+                    "accuracy": self.accuracy(self.artifact),
+                    "output_error": 0.0,
+                    "seconds": 0.0,
+                }
+            )
+
+    def step(self, spec: Any) -> None:
+        label = pass_name(spec)
+        with self.progress.task(label):
+            before = len(self.context.reports)
+            start = time.perf_counter()
+            pass_ = build_pass(spec)
+            candidate = pass_(self.artifact, self.context)
+            seconds = time.perf_counter() - start
+            if len(self.context.reports) == before:
+                self.context.record(label)
+            report = self.context.reports[-1]
+            report.seconds = seconds
+            row = {**report.to_dict(), "spec": spec}
+            if report.status == "skipped":
+                self.steps.append(row)
+                return
+            row["analysis"] = self.measure(candidate)
+            row["accuracy"] = self.accuracy(candidate)
+            row["output_error"] = output_error(self.original, candidate, self.inputs)
+            self.steps.append(row)
+            self.gate(label, row, candidate, getattr(pass_, "timed", True))
+
+    def gate(self, label: str, row: dict[str, Any], candidate: Any, timed: bool) -> None:
+        """Keep `candidate` unless it broke its tolerance or got slower (for a pass that is
+        `timed`: export and fine-tune change format or weights, not speed, and set it False)."""
+        if row["metrics"].get("tolerance_broken"):
+            self.problems.extend(n for n in row["notes"] if "tolerance" in n)
+        previous = self.last_kept()
+        if timed and slower(row, previous) and not self.force:
+            row["status"] = "dropped"
+            row["notes"].append(
+                f"slower than before ({latency_text(row)} vs {latency_text(previous)}): "
+                "dropped (use --force to keep it)"
+            )
+            return
+        if label in ("prune", "prune_search"):
+            self.pruned = True
+        if isinstance(candidate, torch.nn.Module):
+            self.module = candidate
+        self.artifact = candidate
+
+    def last_kept(self) -> dict[str, Any]:
+        return next(s for s in reversed(self.steps[:-1]) if s["status"] == "applied")
+
+    def report(self, name: str, recipe: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+        kept = [s for s in self.steps if s["status"] == "applied"]
+        report: dict[str, Any] = {
+            "model": name,
+            "target": self.context.target,
+            "threads": torch.get_num_threads(),
+            "repeats": self.repeats,
+            "recipe": recipe,
+            "steps": self.steps,
+            "final": kept[-1],
+            "problems": problems,
+            "versions": versions(),
+        }
+        search = next((s for s in self.steps if s["name"] == "prune_search"), None)
+        if search is not None:
+            report["search"] = search["metrics"]
+        return report
+
+
+def slower(row: dict[str, Any], previous: dict[str, Any]) -> bool:
+    """True when `row`'s latency at its largest batch is over 5% (and 0.1 ms) above
+    `previous`'s."""
+    now, before = largest_batch_ms(row), largest_batch_ms(previous)
+    if now is None or before is None:
+        return False
+    return now > before * SLOWER_MARGIN and now - before > NOISE_MS
+
+
+def largest_batch_ms(row: dict[str, Any]) -> float | None:
+    latency = (row.get("analysis") or {}).get("latency") or {}
+    if not latency:
+        return None
+    return float(latency[max(latency, key=int)]["median_ms"])
+
+
+def latency_text(row: dict[str, Any]) -> str:
+    latency = row["analysis"]["latency"]
+    batch = max(latency, key=int)
+    return f"{latency[batch]['median_ms']:.2f} ms at batch {batch}"
+
+
+def final_problems(run: Run, max_drop: float | None) -> list[str]:
+    kept = [s for s in run.steps if s["status"] == "applied"]
+    base, final = run.steps[0].get("accuracy"), kept[-1].get("accuracy")
+    if base is None or final is None:
+        return []
+    problem = check_drop(base, final, max_drop)
+    return [problem] if problem else []
+
+
+def reject(report: dict[str, Any], work: Path, problems: list[str]) -> None:
+    """Write the report beside the output (as `<out>.rejected`) and raise with the problems."""
+    rejected = work.with_name(work.name + ".rejected")
+    with atomic_dir(rejected) as folder:
+        write_report(report, folder)
+    raise VerificationError(
+        f"result not written (report in {rejected}): {'; '.join(problems)}. "
+        "Pass --force to write it anyway"
+    )
+
+
+def sensitivity_rows(model: Any, context: PassContext, inputs: list[torch.Tensor]) -> Any:
+    from accel.compress.sensitivity import sensitivity
+
+    return sensitivity(model, context.example_inputs, inputs=inputs, eval_data=context.val_data)
+
+
+def reopen(artifact: Any, folder: Path, outputs: dict[str, Any]) -> Any:
+    """The final artifact, pointing at its written file when it is a file."""
+    if isinstance(artifact, OnnxModel) and "onnx" in outputs:
+        return OnnxModel(folder / outputs["onnx"], artifact.meta)
+    if isinstance(artifact, ExportedModel) and "pt2" in outputs:
+        return ExportedModel(folder / outputs["pt2"], artifact.meta)
+    return artifact
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for package in ("accel-compress", "accel-core", "torch", "onnxruntime", "torch-pruning"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return out

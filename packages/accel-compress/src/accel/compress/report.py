@@ -1,0 +1,155 @@
+"""The compression report: `report.json` (machines), `report.md` (people), `report.png` (plot)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from accel.compress.atomic import atomic_path, write_json, write_text
+
+COLUMNS = (
+    "step",
+    "status",
+    "params",
+    "MACs",
+    "size",
+    "ms @1",
+    "ms @32",
+    "accuracy",
+    "output error",
+    "time (s)",
+)
+
+
+def write_report(report: dict[str, Any], folder: Path) -> list[Path]:
+    """Write the three report files into `folder`; returns their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / "report.json", folder / "report.md", folder / "report.png"]
+    write_json(paths[0], report)
+    write_text(paths[1], markdown(report))
+    plot(report, paths[2])
+    return paths
+
+
+def human_bytes(n: float | None) -> str:
+    if n is None:
+        return "–"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return str(n)
+
+
+def number(n: float | None, fmt: str = ",") -> str:
+    return "–" if n is None else format(n, fmt)
+
+
+def latency(step: dict[str, Any], batch: str) -> str:
+    entry = (step.get("analysis") or {}).get("latency", {}).get(batch)
+    return "–" if not entry else f"{entry['median_ms']:.2f}"
+
+
+def row(step: dict[str, Any]) -> list[str]:
+    a = step.get("analysis") or {}
+    return [
+        step["name"],
+        step.get("status", ""),
+        number(a.get("params")),
+        number(a.get("macs")),
+        human_bytes(a.get("size_bytes")),
+        latency(step, "1"),
+        latency(step, "32"),
+        number(step.get("accuracy"), ".2f"),
+        number(step.get("output_error"), ".2e"),
+        number(step.get("seconds"), ".1f"),
+    ]
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """A before/after table (one row per step) followed by notes, sensitivity and search."""
+    lines = [f"# Compression report: {report.get('model', '')}", ""]
+    lines.append(
+        f"Threads: {report.get('threads')}; latency is the median of up to "
+        f"{report.get('repeats')} runs after warm-up."
+    )
+    lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(row(s)) + " |" for s in report.get("steps", [])]
+    notes = [f"- {s['name']}: {n}" for s in report.get("steps", []) for n in s.get("notes", [])]
+    notes += [f"- {p}" for p in report.get("problems", [])]
+    if notes:
+        lines += ["", "## Notes", "", *notes]
+    lines += search_section(report.get("search")) + sensitivity_section(report.get("sensitivity"))
+    return "\n".join(lines) + "\n"
+
+
+def search_section(search: dict[str, Any] | None) -> list[str]:
+    if not search:
+        return []
+    met = "met" if search["met_budget"] else "NOT met (best candidate kept)"
+    lines = [
+        "",
+        "## Pruning-ratio search",
+        "",
+        f"Budget {search['max_drop']} pt: {met}; "
+        f"kept ratio {search['ratio']} at {search['accuracy']:.2f}% "
+        f"(baseline {search['baseline']:.2f}%).",
+        "",
+        "| ratio | accuracy | drop | params | within budget |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {c['ratio']} | {c['accuracy']:.2f} | {c['drop']:.2f} | {c['params']:,} | "
+        f"{'yes' if c['meets_budget'] else 'no'} |"
+        for c in search["candidates"]
+    ]
+    return lines
+
+
+def sensitivity_section(rows: list[dict[str, Any]] | None) -> list[str]:
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## Per-layer pruning sensitivity",
+        "",
+        "| layer | ratio | output error | accuracy drop |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['layer']} | {r['ratio']} | {number(r.get('output_error'), '.3g')} | "
+        f"{number(r.get('accuracy_drop'), '.2f')} |"
+        for r in rows
+    ]
+    return lines
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    """Size and batch-1 latency against accuracy (or output error), one point per step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [s for s in report.get("steps", []) if s.get("analysis")]
+    use_accuracy = any(s.get("accuracy") is not None for s in steps)
+    label = "accuracy (%)" if use_accuracy else "relative output error"
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for axis, xlabel, value in (
+        (axes[0], "size (MB)", lambda s: s["analysis"]["size_bytes"] / 2**20),
+        (axes[1], "latency at batch 1 (ms)", lambda s: s["analysis"]["latency"]["1"]["median_ms"]),
+    ):
+        for step in steps:
+            y = step.get("accuracy") if use_accuracy else step.get("output_error")
+            if y is None or "1" not in step["analysis"].get("latency", {}):
+                continue
+            axis.scatter(value(step), y)
+            axis.annotate(step["name"], (value(step), y), fontsize=8)
+        axis.set_xlabel(xlabel)
+        axis.set_ylabel(label)
+        axis.grid(alpha=0.3)
+    figure.suptitle(f"accel compress: {report.get('model', '')}")
+    figure.tight_layout()
+    with atomic_path(path) as temp:
+        figure.savefig(temp, dpi=100)
+    plt.close(figure)

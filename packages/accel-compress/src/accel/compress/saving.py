@@ -1,0 +1,60 @@
+"""Write the final artifact portably: ONNX / torch.export files, pruned weights + channel spec."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from accel.compress.artifacts import ExportedModel, OnnxModel
+from accel.core.passes import PassContext
+
+
+def save_artifact(
+    artifact: Any, folder: Path, context: PassContext, pruned: nn.Module | None
+) -> dict[str, Any]:
+    """Copy or export the final artifact into `folder`; returns {kind: file name}.
+
+    `pruned` (the last torch module after pruning) is also saved as weights + channel spec,
+    which re-apply to the original architecture.
+    """
+    from accel.compress.spec import save_pruned
+
+    outputs: dict[str, Any] = {}
+    if pruned is not None:
+        save_pruned(
+            getattr(pruned, "_orig_mod", pruned), folder / "pruned", context.options.get("arch")
+        )
+        outputs["pruned"] = "pruned"
+    if isinstance(artifact, OnnxModel):
+        outputs["onnx"] = copy_onnx(artifact, folder / "model.onnx")
+    elif isinstance(artifact, ExportedModel):
+        shutil.copyfile(artifact.path, folder / "model.pt2")
+        outputs["pt2"] = "model.pt2"
+    elif isinstance(artifact, nn.Module):
+        outputs.update(save_module(artifact, folder, context))
+    return outputs
+
+
+def copy_onnx(model: OnnxModel, target: Path) -> str:
+    """Copy the ONNX file and its external-data files (their names are kept)."""
+    shutil.copyfile(model.path, target)
+    for extra in model.files()[1:]:
+        shutil.copyfile(extra, target.parent / extra.name)
+    return target.name
+
+
+def save_module(model: nn.Module, folder: Path, context: PassContext) -> dict[str, Any]:
+    """A torch result as a `torch.export` program (a compiled module: its inner module)."""
+    from accel.compress.passes.export import export_program
+
+    outputs: dict[str, Any] = {}
+    plain = getattr(model, "_orig_mod", model)  # a torch.compile wrapper holds the module
+    try:
+        export_program(plain, context.example_inputs, folder / "model.pt2")
+        outputs["pt2"] = "model.pt2"
+    except Exception as error:  # report the format that could not be written, keep the rest
+        outputs["pt2_error"] = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+    return outputs

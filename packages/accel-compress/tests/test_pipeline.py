@@ -1,0 +1,138 @@
+"""The compress pipeline: gates (tolerance, accuracy, slower steps), atomic outputs, reports."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import torch
+from compress_models import MLP, RepNet, randomize_bn
+from torch import nn
+
+from accel.compress.pipeline import compress
+from accel.compress.verify import VerificationError, accuracy
+from accel.core.passes import PassContext
+from accel.core.registry import registry
+
+
+class Sleepy(nn.Module):
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        time.sleep(0.02)
+        return self.inner(x)
+
+
+class SlowDown:
+    """A pass that makes the model slower (and changes nothing else)."""
+
+    def __call__(self, model, context):  # type: ignore[no-untyped-def]
+        context.record("test_slow_down")
+        return Sleepy(model)
+
+
+@pytest.fixture
+def slow_pass() -> str:
+    registry("passes").add("test_slow_down", SlowDown, override=True)
+    yield "test_slow_down"
+    registry("passes")._local.pop("test_slow_down", None)
+    registry("passes")._loaded.pop("test_slow_down", None)
+
+
+def context_for(digits, evaluate: bool = True) -> PassContext:
+    return PassContext(
+        example_inputs=digits.example,
+        calib_data=digits.calib,
+        val_data=digits.test,
+        evaluate=(lambda a: accuracy(a, digits.test)) if evaluate else None,
+    )
+
+
+FAST = {"batches": [1, 32], "repeats": 3}
+
+
+def test_a_slower_step_is_dropped_and_reported(trained_mlp, digits, slow_pass, tmp_path) -> None:
+    recipe = {"passes": [slow_pass], "analysis": FAST}
+    result = compress(trained_mlp, recipe, context_for(digits), tmp_path / "out", quiet=True)
+    step = result.report["steps"][-1]
+    assert step["status"] == "dropped"
+    assert "slower than before" in step["notes"][-1]
+    assert result.artifact is trained_mlp
+    assert result.report["final"]["name"] == "original"
+
+
+def test_force_keeps_a_slower_step(trained_mlp, digits, slow_pass, tmp_path) -> None:
+    recipe = {"passes": [slow_pass], "analysis": FAST, "verify": {"force": True}}
+    result = compress(trained_mlp, recipe, context_for(digits), tmp_path / "out", quiet=True)
+    assert result.report["steps"][-1]["status"] == "applied"
+    assert isinstance(result.artifact, Sleepy)
+
+
+def test_broken_tolerance_writes_nothing_and_keeps_the_previous_result(
+    resnet, digits, tmp_path
+) -> None:
+    out = tmp_path / "out"
+    good = compress(
+        resnet, {"passes": ["fold_bn"], "analysis": FAST}, context_for(digits), out, quiet=True
+    )
+    before = sorted(p.name for p in out.iterdir())
+    assert "model.pt2" in before
+    assert good.report["steps"][-1]["output_error"] < 1e-4
+    strict = {"passes": [{"name": "quantize", "tolerance": 1e-9}], "analysis": FAST}
+    with pytest.raises(VerificationError, match=r"result not written.*exceeds its tolerance"):
+        compress(resnet, strict, context_for(digits), out, quiet=True)
+    assert sorted(p.name for p in out.iterdir()) == before
+    rejected = json.loads((tmp_path / "out.rejected" / "report.json").read_text())
+    assert rejected["problems"]
+
+
+def test_accuracy_drop_beyond_max_drop_is_refused_unless_forced(resnet, digits, tmp_path) -> None:
+    recipe = {
+        "passes": [{"name": "prune", "ratio": 0.7}],
+        "analysis": FAST,
+        "verify": {"max_drop": 0.5},
+    }
+    with pytest.raises(VerificationError, match=r"accuracy fell .* more than --max-drop 0.5"):
+        compress(resnet, recipe, context_for(digits), tmp_path / "out", quiet=True)
+    assert not (tmp_path / "out").exists()
+    recipe["verify"]["force"] = True
+    result = compress(resnet, recipe, context_for(digits), tmp_path / "out", quiet=True)
+    assert result.problems
+    assert (tmp_path / "out" / "pruned" / "channels.json").is_file()
+
+
+def test_merge_then_fold_then_export_writes_every_report_file(digits, tmp_path) -> None:
+    model = randomize_bn(RepNet())
+    recipe = {
+        "passes": ["merge_branches", "fold_bn", {"name": "export", "format": "onnx"}],
+        "analysis": FAST,
+    }
+    result = compress(
+        model, recipe, context_for(digits, evaluate=False), tmp_path / "o", quiet=True
+    )
+    names = {p.name for p in (tmp_path / "o").iterdir()}
+    assert {"model.onnx", "report.json", "report.md", "report.png", "recipe.json"} <= names
+    assert "work" not in names  # intermediate files are removed
+    statuses = [s["status"] for s in result.report["steps"]]
+    assert statuses == ["applied", "applied", "skipped", "applied"]  # nothing left to fold
+    assert (tmp_path / "o" / "report.png").read_bytes()[:4] == b"\x89PNG"
+    markdown = (tmp_path / "o" / "report.md").read_text()
+    assert "| merge_branches | applied |" in markdown
+    assert "ms @32" in markdown
+    saved = json.loads((tmp_path / "o" / "recipe.json").read_text())
+    assert saved["passes"][0] == "merge_branches"
+
+
+def test_unsupported_model_for_a_pass_is_skipped_not_a_crash(digits, tmp_path) -> None:
+    result = compress(
+        MLP().eval(),
+        {"passes": ["fold_bn", "merge_branches"], "analysis": FAST},
+        context_for(digits, evaluate=False),
+        tmp_path / "o",
+        quiet=True,
+    )
+    assert [s["status"] for s in result.report["steps"][1:]] == ["skipped", "skipped"]
+    assert "no convolution followed by BatchNorm" in result.report["steps"][1]["notes"][0]

@@ -1,0 +1,122 @@
+"""int8: ORT static/dynamic with real ORT sessions, PT2E and torchao in torch, and the errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+import pytest
+from compress_models import TinyResNet
+
+from accel.compress.artifacts import OnnxModel
+from accel.compress.passes.quantize import Quantize
+from accel.compress.passes.quantize_ort import count_ops
+from accel.compress.verify import accuracy
+from accel.core.errors import ConfigError
+from accel.core.passes import PassContext
+
+
+def context_for(digits, tmp_path: Path, calib: bool = True, target: str = "x86") -> PassContext:
+    return PassContext(
+        example_inputs=digits.example,
+        calib_data=digits.calib if calib else None,
+        output_dir=tmp_path,
+        target=target,
+    )
+
+
+def test_ort_static_is_qdq_per_channel_and_close_to_float(resnet, digits, tmp_path) -> None:
+    context = context_for(digits, tmp_path)
+    result = Quantize()(resnet, context)
+    assert isinstance(result, OnnxModel)
+    ops = count_ops(result.path)
+    assert ops["QuantizeLinear"] > 0
+    assert ops["DequantizeLinear"] > 0
+    report = context.reports[-1]
+    assert report.metrics["mode"] == "static"
+    assert report.metrics["output_error"] < 0.1
+    # per-channel: a convolution's weight scale holds one value per output channel
+    model = onnx.load(str(result.path))
+    scales = [t for t in model.graph.initializer if t.name.endswith("_scale") and len(t.dims) == 1]
+    assert any(t.dims[0] > 1 for t in scales)
+    assert accuracy(resnet, digits.test) - accuracy(result, digits.test) <= 0.5
+
+
+def test_arm64_target_uses_signed_activations(resnet, digits, tmp_path) -> None:
+    result = Quantize(mode="static")(resnet, context_for(digits, tmp_path, target="arm64"))
+    model = onnx.load(str(result.path))
+    zero_points = [t for t in model.graph.initializer if t.name.endswith("_zero_point")]
+    types = {t.data_type for t in zero_points}
+    assert onnx.TensorProto.INT8 in types
+    assert onnx.TensorProto.UINT8 not in types
+
+
+def test_no_calibration_data_quantizes_linear_only_and_says_so(resnet, digits, tmp_path) -> None:
+    context = context_for(digits, tmp_path, calib=False)
+    result = Quantize()(resnet, context)
+    ops = count_ops(result.path)
+    assert "ConvInteger" not in ops
+    assert ops["Conv"] == 6
+    assert "MatMulInteger" in ops or "DynamicQuantizeLinear" in ops
+    note = context.reports[-1].notes[-1]
+    assert "6 Conv layer(s) kept in float" in note
+    assert "--calib-data" in note
+
+
+def test_mlp_dynamic_int8_matches_float(trained_mlp, digits, tmp_path) -> None:
+    context = context_for(digits, tmp_path, calib=False)
+    result = Quantize(mode="dynamic")(trained_mlp, context)
+    assert context.reports[-1].metrics["output_error"] < 0.05
+    assert accuracy(trained_mlp, digits.test) - accuracy(result, digits.test) <= 1.0
+
+
+def test_static_int8_without_calibration_data_says_how_to_fix(resnet, digits, tmp_path) -> None:
+    with pytest.raises(ConfigError, match="static int8 needs calibration data: pass --calib-data"):
+        Quantize(mode="static")(resnet, context_for(digits, tmp_path, calib=False))
+
+
+def test_pt2e_x86_inductor_quantizer(resnet, digits, tmp_path) -> None:
+    context = context_for(digits, tmp_path)
+    quantized = Quantize(backend="pt2e", compile=False)(resnet, context)
+    assert context.reports[-1].metrics["output_error"] < 0.1
+    targets = {str(n.target) for n in quantized.graph.nodes if n.op == "call_function"}
+    assert any("quantize_per_tensor" in t for t in targets)
+    assert quantized(digits.x_test[:3]).shape == (3, 10)  # dynamic batch
+
+
+def test_pt2e_without_data_points_to_alternatives(resnet, digits, tmp_path) -> None:
+    with pytest.raises(ConfigError, match="'pt2e' is static int8: pass --calib-data"):
+        Quantize(backend="pt2e")(resnet, context_for(digits, tmp_path, calib=False))
+
+
+def test_torchao_int8_dynamic_on_linear_layers(trained_mlp, digits, tmp_path) -> None:
+    context = context_for(digits, tmp_path, calib=False)
+    quantized = Quantize(backend="torchao", compile=False)(trained_mlp, context)
+    assert context.reports[-1].metrics["quantized_linear"] == 3
+    assert context.reports[-1].metrics["output_error"] < 0.05
+    assert type(quantized.net[1].weight).__name__ != "Parameter"  # a torchao tensor subclass
+
+
+def test_torch_backends_refuse_onnx_files(digits, tmp_path) -> None:
+    with pytest.raises(ConfigError, match=r"works on a torch model.*use backend 'ort'"):
+        Quantize(backend="torchao")(OnnxModel(tmp_path / "m.onnx"), context_for(digits, tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"backend": "tensorrt"}, "backend 'tensorrt' is not one of ort"), ({"mode": "fp8"}, "mode")],
+)
+def test_bad_options(options: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Quantize(**options)
+
+
+def test_quantize_works_on_an_onnx_file_too(digits, tmp_path) -> None:
+    from accel.compress import export_onnx
+
+    source = export_onnx(TinyResNet().eval(), digits.example, tmp_path / "fp32.onnx")
+    context = context_for(digits, tmp_path)
+    result = Quantize()(source, context)
+    assert result.path != source.path
+    assert count_ops(result.path)["QuantizeLinear"] > 0
+    assert not any("exported to ONNX first" in n for n in context.reports[-1].notes)
