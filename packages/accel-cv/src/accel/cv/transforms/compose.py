@@ -1,4 +1,4 @@
-"""Chain transforms; each is a callable or a registry spec from `accel.transforms`."""
+"""Chain image transforms (`image_compose`): like accel-core's `compose`, plus `reseed`."""
 
 from __future__ import annotations
 
