@@ -72,6 +72,8 @@ def _build_one(item: Any, name: str, num_classes: int | None) -> Any:
             f"(or a _target_ dotted path){hint}"
         )
     path, classification = METRICS[key]
+    if key == "accuracy":
+        kwargs.setdefault("average", "micro")  # the fraction correct, what "accuracy" means
     module, _, cls = path.partition(":")
     factory = getattr(importlib.import_module(module), cls)
     if classification:
