@@ -34,13 +34,15 @@ from accel.mlflow.worker import Worker
 log = logging.getLogger(__name__)
 
 STATE_DIR = "mlflow"
+RUN_DIR_TAG = "accel.run_dir"
 
 
 class MlflowTracker:
     """Sends an accel run to MLflow: config as params, metrics, artifacts, models, status.
 
     `uri` (else MLFLOW_TRACKING_URI, else `sqlite:///<cwd>/mlflow.db`) says where;
-    `run_dir` is the accel run directory (the spool and run id live in `<run_dir>/mlflow`).
+    `run_dir` is the accel run directory (the spool and run id live in `<run_dir>/mlflow`);
+    when not given, an `accel.run_dir` tag passed to `start_run` sets it.
     """
 
     def __init__(
@@ -71,6 +73,7 @@ class MlflowTracker:
         self.uri = resolve_tracking_uri(uri)
         self.experiment = experiment
         self.run_name = run_name
+        self._run_dir_given = run_dir is not None
         self.run_dir = Path(run_dir) if run_dir else Path.cwd() / ".accel-mlflow" / uuid.uuid4().hex
         self.extra_tags = dict(tags or {})
         self.overrides = list(overrides or [])
@@ -104,6 +107,8 @@ class MlflowTracker:
         """Start (or, when the run directory has one, reattach to) the MLflow run."""
         if self._worker is not None:
             raise ConfigError(f"mlflow tracker: a run is already active in {self.run_dir}")
+        if not self._run_dir_given and tags and tags.get(RUN_DIR_TAG):
+            self.run_dir = Path(tags[RUN_DIR_TAG])  # the runtime says where its run lives
         state, resumed = self._load_or_create_state(name, tags)
         if self._parent is not None and self._parent._worker is not None:
             self._parent._worker.flush(self.flush_timeout)  # the parent run must exist first
@@ -148,7 +153,7 @@ class MlflowTracker:
     def _base_tags(self, name: str | None, tags: Mapping[str, str] | None) -> dict[str, Any]:
         base: dict[str, Any] = {**git_tags(), **version_tags(), **host_tags()}
         base.update(override_tags(self.overrides))
-        base["accel.run_dir"] = str(self.run_dir.resolve())
+        base[RUN_DIR_TAG] = str(self.run_dir.resolve())
         if name or self.run_name:
             base["mlflow.runName"] = name or self.run_name
         return {**base, **self.extra_tags, **(tags or {})}
