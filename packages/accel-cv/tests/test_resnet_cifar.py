@@ -9,10 +9,10 @@ from accel.cv.models.resnet_cifar import CifarResNet, resnet20, resnet56
 
 def test_resnet20_and_56_have_the_paper_depth_and_size() -> None:
     small, large = resnet20(), resnet56()
+
     def convs(m):
-        return sum(
-            isinstance(x, torch.nn.Conv2d) and x.kernel_size == (3, 3) for x in m.modules()
-        )
+        return sum(isinstance(x, torch.nn.Conv2d) and x.kernel_size == (3, 3) for x in m.modules())
+
     assert convs(small) == 19  # + 1 fc = 20 weighted layers
     assert convs(large) == 55
     assert 0.26e6 < sum(p.numel() for p in small.parameters()) < 0.29e6
