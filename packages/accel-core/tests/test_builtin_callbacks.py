@@ -250,3 +250,34 @@ def test_tracker_callback_is_added_once() -> None:
     tracker = FileTracker(Path("unused"))
     trainer = Trainer(tracker=tracker, callbacks=[TrackerCallback(tracker)])
     assert sum(isinstance(c, TrackerCallback) for c in trainer.callbacks) == 1
+
+
+def test_a_second_fresh_fit_checkpoints_again_and_forgets_the_old_ranking(tmp_path: Path) -> None:
+    checkpoint = ModelCheckpoint()
+    trainer = fit(tmp_path, [checkpoint], max_epochs=1)
+    first = (tmp_path / "checkpoints" / "epoch=000-step=0000012" / "manifest.json").stat()
+    data, model = TinyData(), TinyNet()
+    trainer.fit(
+        model,
+        data.train_dataloader(),
+        data.val_dataloader(),
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        loss="cross_entropy",
+    )
+    second = (tmp_path / "checkpoints" / "epoch=000-step=0000012" / "manifest.json").stat()
+    assert second.st_mtime_ns > first.st_mtime_ns
+    assert len(checkpoint.best) == 1
+
+
+def test_tracker_callback_builds_its_tracker_from_a_registry_spec() -> None:
+    from accel.core.registry import registry
+
+    registry("trackers").add("file_tracker", FileTracker, override=True)
+    try:
+        callback = build(
+            "callbacks", {"name": "tracker", "tracker": {"name": "file_tracker", "path": "x.jsonl"}}
+        )
+        assert isinstance(callback.tracker, FileTracker)
+    finally:
+        registry("trackers")._local.pop("file_tracker")
+        registry("trackers")._loaded.pop("file_tracker")

@@ -60,6 +60,10 @@ class ModelCheckpoint(Callback):
             return None
         return self.directory / self.best[0][1]
 
+    def on_fit_start(self, state: Any) -> None:
+        if state.resumed_from is None:  # a fresh fit does not inherit an earlier fit's ranking
+            self.best, self.last = [], None
+
     def on_optimizer_step(self, state: Any) -> None:
         if self.every_n_steps and state.global_step % self.every_n_steps == 0:
             self._save(state, None)

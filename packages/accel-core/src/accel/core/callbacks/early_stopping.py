@@ -39,6 +39,10 @@ class EarlyStopping(Callback):
             return value < self.best - self.min_delta
         return value > self.best + self.min_delta
 
+    def on_fit_start(self, state: Any) -> None:
+        if state.resumed_from is None:
+            self.best, self.wait, self.stopped_epoch = None, 0, None
+
     def on_epoch_end(self, state: Any) -> None:
         if self.monitor not in state.metrics:
             raise ConfigError(

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from accel.core.callbacks.base import Callback
+from accel.core.registry import build
 
 
 def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -26,6 +27,10 @@ class TrackerCallback(Callback):
     priority = "lowest"
 
     def __init__(self, tracker: Any, log_checkpoints: bool = True) -> None:
+        if isinstance(
+            tracker, str | Mapping
+        ):  # from config: {name: tracker, tracker: {name: mlflow}}
+            tracker = build("trackers", tracker)
         self.tracker = tracker
         self.log_checkpoints = log_checkpoints
         self._active = False

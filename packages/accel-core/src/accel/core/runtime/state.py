@@ -37,4 +37,5 @@ class RunState:
     eval_batch_idx: int = 0
     eval_num_batches: int = 0
     checkpoint_path: Path | None = None
+    resumed_from: Path | None = None
     error: BaseException | None = None

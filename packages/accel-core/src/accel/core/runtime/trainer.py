@@ -298,7 +298,7 @@ class Trainer:
         self._restore_loop(run, state["loop"])
         restore_rng(state["rng"])
         run.last_checkpoint = source
-        run.state.checkpoint_path = Path(source)
+        run.state.checkpoint_path = run.state.resumed_from = Path(source)
         run.callbacks.fire("checkpoint_load", run.state)
 
     def _restore_loop(self, run: FitRun, loop: Mapping[str, Any]) -> None:
