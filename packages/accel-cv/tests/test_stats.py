@@ -28,3 +28,9 @@ def test_max_samples_limits_the_work() -> None:
     stats = synthetic(size=64).statistics(max_samples=5)
     assert stats["splits"]["train"]["analyzed"] == 5
     assert stats["splits"]["train"]["count"] == 48
+
+
+def test_class_counts_cover_the_whole_split_even_when_sampling() -> None:
+    stats = synthetic(num_classes=4, size=64).statistics(max_samples=5)
+    assert sum(stats["splits"]["train"]["class_counts"].values()) == 48
+    assert stats["splits"]["train"]["imbalance"] == 1.0

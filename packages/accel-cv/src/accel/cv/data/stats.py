@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import Dataset, Subset, TensorDataset
 
 
 def _image_sizes(dataset: Dataset[Any], indices: range | list[int]) -> list[tuple[int, int]]:
@@ -19,8 +19,23 @@ def _image_sizes(dataset: Dataset[Any], indices: range | list[int]) -> list[tupl
     return [tuple(dataset[i][0].shape[-2:]) for i in mapping]
 
 
+def all_labels(dataset: Dataset[Any]) -> list[int] | None:
+    """Every label of a split when known without decoding images (tensors, file lists)."""
+    if isinstance(dataset, Subset):
+        labels = all_labels(dataset.dataset)
+        return None if labels is None else [labels[i] for i in dataset.indices]
+    if isinstance(dataset, TensorDataset) and len(dataset.tensors) > 1:
+        return [int(v) for v in dataset.tensors[1].tolist()]
+    known = getattr(dataset, "labels", None)
+    return [int(v) for v in known] if isinstance(known, list) else None
+
+
 def split_statistics(dataset: Dataset[Any], max_samples: int | None = None) -> dict[str, Any]:
-    """Count, class counts, per-channel mean/std and image sizes of one split."""
+    """Count, class counts, per-channel mean/std and image sizes of one split.
+
+    Class counts cover the whole split when the labels are known without decoding images;
+    the other figures cover the first `max_samples` samples.
+    """
     count = len(dataset)  # type: ignore[arg-type]
     indices = range(min(count, max_samples) if max_samples else count)
     classes: Counter[int] = Counter()
@@ -37,6 +52,9 @@ def split_statistics(dataset: Dataset[Any], max_samples: int | None = None) -> d
     assert squares is not None
     mean = total / pixels
     std = (squares / pixels - mean**2).clamp_min(0).sqrt()
+    labels = all_labels(dataset)
+    if labels is not None:
+        classes = Counter(labels)
     sizes = Counter(f"{h}x{w}" for h, w in _image_sizes(dataset, indices))
     return {
         "count": count,
