@@ -57,31 +57,53 @@ def last_step(run_dir: Path) -> int:
     return int(manifest["state"]["loop"]["global_step"])
 
 
-@pytest.mark.slow
-def test_sigkill_at_random_steps_and_mid_write_then_resume_is_bit_identical(tmp_path: Path) -> None:
-    seed = random.randrange(10**6)
-    rng = random.Random(seed)
-    mid_epoch = [s for s in range(1, STEPS_PER_EPOCH * EPOCHS) if s % STEPS_PER_EPOCH]
-    first = rng.choice([s for s in mid_epoch if s < STEPS_PER_EPOCH])
-    second = rng.choice([s for s in range(first + 1, 2 * STEPS_PER_EPOCH + 1)])
-    in_write = rng.choice([s for s in mid_epoch if s > second + 1])
-    note = (
-        f"random seed {seed}: kills after steps {first}, {second}, inside the write of {in_write}"
-    )
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, torch.Tensor]:
+    """Final weights of an uninterrupted run with the same seed."""
+    run = tmp_path_factory.mktemp("reference")
+    return final_weights(run, start(run))
 
-    reference = final_weights(tmp_path / "ref", start(tmp_path / "ref"))
 
-    run = tmp_path / "killed"
-    kill_at(start(run, "--pause-after-step", str(first)), "PAUSED")
-    assert last_step(run) == first, note
-    kill_at(start(run, "--pause-after-step", str(second)), "PAUSED")
-    assert last_step(run) == second, note
-    kill_at(start(run, "--pause-in-write", str(in_write)), "WRITING")
-    # the half-written checkpoint is invisible: the previous one is still the last and loads
-    assert last_step(run) == in_write - 1, note
-    assert any(p.name.startswith(".tmp-") for p in (run / "checkpoints").iterdir()), note
-    resumed = final_weights(run, start(run))
-
+def assert_same(
+    reference: dict[str, torch.Tensor], resumed: dict[str, torch.Tensor], note: str
+) -> None:
     assert reference.keys() == resumed.keys()
     for name in reference:
         assert torch.equal(reference[name], resumed[name]), f"{name} differs ({note})"
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_steps_then_resume_is_bit_identical(
+    tmp_path: Path, reference: dict[str, torch.Tensor]
+) -> None:
+    seed = random.randrange(10**6)
+    rng = random.Random(seed)
+    first = rng.choice([s for s in range(1, STEPS_PER_EPOCH)])  # mid-epoch 1
+    second = rng.choice(
+        [s for s in range(first + 1, STEPS_PER_EPOCH * EPOCHS) if s % STEPS_PER_EPOCH]
+    )
+    note = f"random seed {seed}: killed after steps {first} and {second}"
+
+    kill_at(start(tmp_path, "--pause-after-step", str(first)), "PAUSED")
+    assert last_step(tmp_path) == first, note
+    kill_at(start(tmp_path, "--pause-after-step", str(second)), "PAUSED")
+    assert last_step(tmp_path) == second, note
+    assert_same(reference, final_weights(tmp_path, start(tmp_path)), note)
+
+
+@pytest.mark.slow
+def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one_loadable(
+    tmp_path: Path, reference: dict[str, torch.Tensor]
+) -> None:
+    seed = random.randrange(10**6)
+    step = random.Random(seed).choice(
+        [s for s in range(2, STEPS_PER_EPOCH * EPOCHS) if s % STEPS_PER_EPOCH]
+    )
+    note = f"random seed {seed}: killed inside the write of step {step}"
+
+    kill_at(start(tmp_path, "--pause-in-write", str(step)), "WRITING")
+    # the half-written checkpoint is invisible: the previous one is still the last and loads
+    assert last_step(tmp_path) == step - 1, note
+    assert any(p.name.startswith(".tmp-") for p in (tmp_path / "checkpoints").iterdir()), note
+    assert_same(reference, final_weights(tmp_path, start(tmp_path)), note)
+    assert not any(p.name.startswith(".tmp-") for p in (tmp_path / "checkpoints").iterdir())

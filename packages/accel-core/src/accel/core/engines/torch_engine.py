@@ -67,6 +67,8 @@ class TorchEngine:
         self._dtype = AUTOCAST_DTYPES[self.options.precision]
         self._null = contextlib.nullcontext()
         self._memory_format = torch.channels_last if channels_last else None
+        # loaders yield CPU tensors: on a plain CPU run there is nothing to move or convert
+        self._move = self.device.type != "cpu" or channels_last
 
     def setup(self, model: nn.Module, optimizer: Any) -> tuple[nn.Module, Any]:
         """Move the model (in place, so the optimizer keeps its parameters); maybe compile it."""
@@ -78,15 +80,20 @@ class TorchEngine:
 
     def to_device(self, batch: Any) -> Any:
         """Tensors (in tuples, lists, dicts) onto the device; 4-D inputs channels-last if asked."""
+        if not self._move:
+            return batch
+        return self._to_device(batch)
+
+    def _to_device(self, batch: Any) -> Any:
         if isinstance(batch, torch.Tensor):
             moved = batch.to(self.device, non_blocking=True)
             if self._memory_format is not None and moved.ndim == 4:
                 moved = moved.contiguous(memory_format=self._memory_format)
             return moved
         if isinstance(batch, tuple | list):
-            return type(batch)(self.to_device(b) for b in batch)
+            return type(batch)(self._to_device(b) for b in batch)
         if isinstance(batch, Mapping):
-            return {k: self.to_device(v) for k, v in batch.items()}
+            return {k: self._to_device(v) for k, v in batch.items()}
         return batch
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
