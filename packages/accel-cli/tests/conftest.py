@@ -15,7 +15,6 @@ defaults:
   - override model: tiny
   - override data: tiny
   - override loss: tiny
-  - override callbacks: none
   - _self_
 """
 TINY_MODEL = "_target_: accel_cli_testkit.TinyNet\nin_channels: 1\nnum_classes: 2\n"

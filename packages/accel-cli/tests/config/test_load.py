@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from accel.cli.config.load import load_config, reference_defaults
+from accel.cli.config.load import load_config, reference_configs
 from accel.cli.config.rundir import claim_run_dir
 from accel.core.errors import ConfigError
 
@@ -45,7 +45,15 @@ def test_trainer_options_checked_by_core(tiny_project: Path) -> None:
         load_config(["trainer.device=tpu"])
 
 
-def test_reference_defaults_follow_group_choice(workdir: Path) -> None:
-    defaults = reference_defaults(["optimizer=adamw", "optimizer.lr=3"])
-    assert defaults is not None
-    assert defaults["optimizer"]["name"] == "adamw"
+def test_references_follow_group_choice_only(tiny_project: Path) -> None:
+    project, packaged = reference_configs(["optimizer=adamw", "optimizer.lr=3", "seed=x"])
+    assert project["optimizer"]["name"] == packaged["optimizer"]["name"] == "adamw"
+    assert project["optimizer"]["lr"] == 0.001
+    assert project["seed"] == 0
+    assert "_target_" in project["model"]
+    assert packaged["model"]["name"] == "resnet20"
+
+
+def test_project_values_fix_types(tiny_project: Path) -> None:
+    with pytest.raises(ConfigError, match=r"data\.batch_size: expected int, got float 2\.5"):
+        load_config(["data.batch_size=2.5"])

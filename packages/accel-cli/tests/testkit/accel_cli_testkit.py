@@ -37,3 +37,37 @@ class TinyData:
 
     def test_dataloader(self) -> Any:
         return self._loader(2)
+
+
+class TinyCnn:
+    """conv-bn-relu x2, pool, linear: small enough for tests, prunable by channel."""
+
+    def __new__(cls, in_channels: int = 1, num_classes: int = 2, width: int = 8) -> Any:
+        from torch import nn
+
+        return nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, padding=1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(width, num_classes),
+        )
+
+
+class CheckPass:
+    """A compression pass for tests: returns the model unchanged, or fails while a file exists."""
+
+    def __init__(self, fail_while: str | None = None) -> None:
+        self.fail_while = fail_while
+
+    def __call__(self, artifact: Any, context: Any) -> Any:
+        from pathlib import Path
+
+        if self.fail_while and Path(self.fail_while).exists():
+            raise RuntimeError(f"asked to fail while {self.fail_while} exists")
+        context.record("check", seen=type(artifact).__name__)
+        return artifact

@@ -37,6 +37,7 @@ def primary_name(project: Path) -> str:
 
 def compose(overrides: list[str] | tuple[str, ...] = (), project: Path | None = None) -> Any:
     """The composed (unresolved) DictConfig for `overrides`; errors are ConfigErrors."""
+    import yaml
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
@@ -51,8 +52,23 @@ def compose(overrides: list[str] | tuple[str, ...] = (), project: Path | None = 
         if message.endswith("__valid_keys__"):
             message = message.replace("__valid_keys__", _valid_keys(message, overrides, project))
         raise ConfigError(message) from None
+    except yaml.YAMLError as error:
+        raise ConfigError(yaml_message(error)) from None
+    except ValueError as error:  # Hydra raises some composition errors as plain ValueErrors
+        message = " ".join(str(error).split())
+        raise ConfigError(f"overrides {' '.join(overrides)!r}: {message}") from None
     except ImportError as error:
         raise ConfigError(f"configs: {error}") from None
+
+
+def yaml_message(error: Exception) -> str:
+    """`<file>, line N: broken YAML: <problem>` from a PyYAML error."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
+    where = f"{mark.name}, line {mark.line + 1}" if mark is not None else "a config file"
+    detail = f"{context}: {problem}" if context else problem
+    return " ".join(f"{where}: broken YAML: {detail}".split())
 
 
 def _valid_keys(message: str, overrides: Any, project: Path) -> str:

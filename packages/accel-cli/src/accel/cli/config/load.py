@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from accel.cli.config.compose import compose, project_dir
-from accel.cli.config.validate import validate
+from accel.cli.config.groups import GROUPS
+from accel.cli.config.validate import check_types, validate
 from accel.cli.project_plugins import load_project_plugins
 from accel.core.errors import ConfigError
 
@@ -41,8 +42,10 @@ def load_config(
     config = compose(overrides)
     plain = resolve(config.copy())
     if check:
-        validate(plain, reference_defaults(overrides))
         check_trainer_options(plain.get("trainer"))
+        validate(plain)
+        for reference in reference_configs(overrides):
+            check_types(plain, reference)
     if claim is not None:
         plain = resolve(config, claim)
     return Loaded(plain, list(overrides))
@@ -90,21 +93,24 @@ def resolve(config: Any, claim: Callable[[str], Path] | None = None) -> dict[str
     return {str(k): v for k, v in plain.items()}
 
 
-def reference_defaults(overrides: list[str]) -> dict[str, Any] | None:
-    """The packaged defaults with the same group choices: the types a value must keep."""
+def reference_configs(overrides: list[str]) -> list[dict[str, Any]]:
+    """Configs whose value types a run must keep: the project's and the packaged defaults,
+    both with the same group choices (so `optimizer=adamw` is compared with adamw's file)."""
     choices = [o for o in overrides if _is_group_choice(o)]
-    empty = Path("/nonexistent-accel-project")
-    for attempt in (choices, []):
-        try:
-            return resolve(compose(attempt, project=empty))
-        except ConfigError:
-            continue
-    return None
+    found = []
+    for project in (None, Path("/nonexistent-accel-project")):
+        for attempt in (choices, []):
+            try:
+                found.append(resolve(compose(attempt, project=project)))
+                break
+            except ConfigError:
+                continue
+    return found
 
 
 def _is_group_choice(override: str) -> bool:
     key = override.split("=", 1)[0]
-    return "=" in override and "." not in key and not key.startswith(("+", "~"))
+    return "=" in override and key in GROUPS
 
 
 __all__ = ["Loaded", "load_config", "project_dir", "resolve"]

@@ -18,7 +18,8 @@ NULLABLE_GROUPS = ("scheduler", "tracker")
 
 
 def validate(config: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> None:
-    """Raise ConfigError for the first problem: unknown top-level key, bad spec, wrong type."""
+    """Raise ConfigError for the first problem: unknown top-level key, bad spec, wrong type
+    (compared with `defaults` when given)."""
     check_top_level(config)
     for group in COMPONENT_GROUPS:
         if group in config:
@@ -93,7 +94,8 @@ def check_metrics(metrics: Any) -> None:
 
 def check_types(config: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
     """A value whose default is a bool/int/float must keep that type (int is fine for float)."""
-    for key, default, value in _shared_leaves(config, defaults):
+    leaves = sorted(_shared_leaves(config, defaults), key=lambda leaf: leaf[0].count("."))
+    for key, default, value in leaves:  # shallow keys first: `seed` before `data.seed`
         expected = _scalar_type(default)
         if expected is None or value is None:
             continue

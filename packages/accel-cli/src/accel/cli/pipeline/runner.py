@@ -12,9 +12,13 @@ from typing import Any
 from accel.cli.pipeline.report import write_report
 from accel.cli.pipeline.state import PipelineState, StepRecord
 from accel.cli.pipeline.steps import STEP_KINDS
-from accel.core.errors import ConfigError
+from accel.core.errors import AccelError, ConfigError
 
 log = logging.getLogger("accel.pipeline")
+
+
+class StepFailed(AccelError):
+    """A step raised: its state is saved as failed, and --resume starts again from it."""
 
 
 def check_pipeline(config: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -64,10 +68,14 @@ def run_pipeline(config: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
             artifact, metrics = STEP_KINDS[kind](spec, config, previous, step_dir, history)
         except BaseException as error:
             message = " ".join(str(error).split()) or type(error).__name__
-            state.record(
-                name, StepRecord("failed", seconds=time.perf_counter() - start, error=message)
-            )
-            raise
+            seconds = time.perf_counter() - start
+            state.record(name, StepRecord("failed", seconds=seconds, error=message))
+            if isinstance(error, ConfigError) or not isinstance(error, Exception):
+                raise
+            raise StepFailed(
+                f"pipeline step '{name}' failed: {type(error).__name__}: {message} "
+                f"(finish with: accel pipeline run --resume {run_dir})"
+            ) from error
         state.record(name, StepRecord("done", artifact, metrics, time.perf_counter() - start))
         log.info("step %s: done in %.1f s", name, state.steps[name].seconds)
         previous = history[name] = artifact

@@ -1,0 +1,60 @@
+"""`accel analyze-model` and `accel analyze-data` on a tiny model and data module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from accel.cli.commands.analyze_model import parse_shape
+from accel.cli.main import run
+from accel.core.errors import ConfigError
+
+
+def cli(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as info:
+        run(argv)
+    return int(info.value.code or 0)
+
+
+def only_run_dir(root: Path) -> Path:
+    [run_dir] = [p for p in (root / "runs").glob("*/*") if p.is_dir()]
+    return run_dir
+
+
+def test_analyze_model_counts_params_and_macs(
+    tiny_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli(["analyze-model", "--runs", "2"]) == 0
+    result = json.loads((only_run_dir(tiny_project) / "model_analysis.json").read_text())
+    assert result["params"] == 64 * 2 + 2  # Linear(64, 2)
+    assert result["macs"] == 64 * 2
+    assert result["input_shape"] == [1, 1, 8, 8]
+    assert [layer["type"] for layer in result["layers"]] == ["Flatten", "Linear"]
+    assert set(result["latency_ms"]) == {"batch_1", "batch_32"}
+    assert "MACs" in capsys.readouterr().out
+
+
+def test_analyze_model_with_given_shape(tiny_project: Path) -> None:
+    assert (
+        cli(["analyze-model", "model.in_channels=3", "--input-shape", "3,8,8", "--runs", "1"]) == 0
+    )
+    result = json.loads((only_run_dir(tiny_project) / "model_analysis.json").read_text())
+    assert result["params"] == 3 * 64 * 2 + 2
+
+
+@pytest.mark.parametrize("text", ["", "a,b", "0,8,8", "3,-1"])
+def test_bad_input_shape(text: str) -> None:
+    with pytest.raises(ConfigError, match=r"--input-shape .*expected positive ints"):
+        parse_shape(text)
+
+
+def test_analyze_data_stats_and_png(tiny_project: Path) -> None:
+    assert cli(["analyze-data", "--samples", "9"]) == 0
+    run_dir = only_run_dir(tiny_project)
+    stats = json.loads((run_dir / "data_analysis.json").read_text())
+    assert stats["splits"]["train"]["count"] == 64
+    assert sum(stats["splits"]["test"]["class_counts"].values()) == 64
+    assert len(stats["splits"]["val"]["channel_mean"]) == 1
+    assert (run_dir / "samples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
