@@ -50,7 +50,7 @@ class UNet(nn.Module):
         self.head = nn.Conv2d(widths[0], out_channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if min(x.shape[-2:]) < 2**self.depth:
+        if not isinstance(x, torch.fx.Proxy) and min(x.shape[-2:]) < 2**self.depth:
             raise ConfigError(
                 f"unet: input height and width must be >= {2**self.depth}, got {tuple(x.shape)}"
             )
