@@ -34,3 +34,9 @@ def test_class_counts_cover_the_whole_split_even_when_sampling() -> None:
     stats = synthetic(num_classes=4, size=64).statistics(max_samples=5)
     assert sum(stats["splits"]["train"]["class_counts"].values()) == 48
     assert stats["splits"]["train"]["imbalance"] == 1.0
+
+
+def test_a_missing_class_gives_no_imbalance_ratio() -> None:
+    dm = synthetic(num_classes=4, size=64)
+    dm.num_classes = 5  # one class without samples
+    assert dm.statistics()["splits"]["train"]["imbalance"] is None

@@ -71,8 +71,8 @@ def dataset_statistics(datamodule: Any, max_samples: int | None = None) -> dict[
 
     Returns `{num_classes, class_names, input_shape, splits: {name: {count, class_counts,
     channel_mean, channel_std, image_sizes, imbalance}}}`; imbalance = largest / smallest
-    class count (1.0 is balanced). Channel statistics are over the values the loader yields
-    before any batch transform. Plain JSON types only.
+    class count (1.0 is balanced; None when a class has no sample). Channel statistics are
+    over the values the loader yields before any batch transform. Plain JSON types only.
     """
     splits: dict[str, Any] = {}
     for name, dataset in datamodule.splits.items():
@@ -80,7 +80,7 @@ def dataset_statistics(datamodule: Any, max_samples: int | None = None) -> dict[
             continue
         stats = split_statistics(dataset, max_samples)
         counts = [stats["class_counts"].get(str(k), 0) for k in range(datamodule.num_classes)]
-        stats["imbalance"] = round(max(counts) / min(counts), 4) if min(counts) else float("inf")
+        stats["imbalance"] = round(max(counts) / min(counts), 4) if min(counts) else None
         splits[name] = stats
     return {
         "num_classes": datamodule.num_classes,
