@@ -6,6 +6,7 @@ from pathlib import Path
 
 import onnx
 import pytest
+import torch
 from compress_models import TinyResNet
 
 from accel.compress.artifacts import OnnxModel
@@ -97,6 +98,12 @@ def test_torchao_int8_dynamic_on_linear_layers(trained_mlp, digits, tmp_path) ->
     assert type(quantized.net[1].weight).__name__ != "Parameter"  # a torchao tensor subclass
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU message")
+def test_int4_without_a_gpu_says_so(trained_mlp, digits, tmp_path) -> None:
+    with pytest.raises(ConfigError, match="int4 weight-only needs a CUDA GPU"):
+        Quantize(backend="torchao", bits=4)(trained_mlp, context_for(digits, tmp_path))
+
+
 def test_torch_backends_refuse_onnx_files(digits, tmp_path) -> None:
     with pytest.raises(ConfigError, match=r"works on a torch model.*use backend 'ort'"):
         Quantize(backend="torchao")(OnnxModel(tmp_path / "m.onnx"), context_for(digits, tmp_path))
@@ -104,7 +111,12 @@ def test_torch_backends_refuse_onnx_files(digits, tmp_path) -> None:
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"backend": "tensorrt"}, "backend 'tensorrt' is not one of ort"), ({"mode": "fp8"}, "mode")],
+    [
+        ({"backend": "tensorrt"}, "backend 'tensorrt' is not one of ort"),
+        ({"mode": "fp8"}, "mode 'fp8' is not one of auto"),
+        ({"bits": 2}, "bits must be 8 or 4"),
+        ({"bits": 4}, "int4 is torchao weight-only"),
+    ],
 )
 def test_bad_options(options: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

@@ -29,6 +29,12 @@ def test_pt2_export_quantizes_with_pt2e() -> None:
     assert recipe["passes"] == [{"name": "quantize", "backend": "pt2e", "mode": "static"}]
 
 
+def test_int4_is_torchao_weight_only() -> None:
+    assert build_recipe(quantize="int4")["passes"] == [
+        {"name": "quantize", "backend": "torchao", "bits": 4}
+    ]
+
+
 def test_prune_auto_searches_and_needs_a_budget() -> None:
     assert build_recipe(prune="auto", max_drop=1.0)["passes"][0]["name"] == "prune_search"
     with pytest.raises(ConfigError, match="--prune auto searches the ratio within --max-drop"):
@@ -39,7 +45,7 @@ def test_prune_auto_searches_and_needs_a_budget() -> None:
     ("flags", "message"),
     [
         ({}, "nothing to do"),
-        ({"quantize": "int4"}, "--quantize 'int4' is not supported"),
+        ({"quantize": "fp16"}, "--quantize 'fp16' is not supported"),
         ({"quantize": "int8", "backend": "pt2e", "export": "onnx"}, "use backend 'ort'"),
     ],
 )

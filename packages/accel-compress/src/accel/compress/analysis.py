@@ -98,6 +98,7 @@ def latency_ms(
         times.append((time.perf_counter() - start) * 1000)
     return {
         "median_ms": statistics.median(times),
+        "min_ms": min(times),
         "batch": int(inputs.shape[0]),
         "repeats": repeats,
         "warmup": warmup,

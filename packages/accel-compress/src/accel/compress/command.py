@@ -64,6 +64,17 @@ def read_data(source: str | None, split: str, shape: Any) -> Any:
     return None if source is None else load_data(source, split=split, input_shape=shape)
 
 
+def own_data(path: Any) -> tuple[Any, Any]:
+    """(calibration, evaluation) loaders from an accel checkpoint's data config, else Nones."""
+    from accel.compress.loading import checkpoint_data
+
+    module = checkpoint_data(path)
+    if module is None:
+        return None, None
+    test = module.test_dataloader() or module.val_dataloader()
+    return module.train_dataloader(), test
+
+
 def merged_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """Flags, completed by the recipe file's `model`, `calib_data`, ... when one is given."""
     if options.get("recipe") is None:
@@ -88,6 +99,8 @@ def prepare(options: dict[str, Any]) -> tuple[Any, PassContext]:
     calib = read_data(options.get("calib_data"), "train", shape)
     val = read_data(options.get("eval_data"), "test", shape)
     train = read_data(options.get("train_data"), "train", shape)
+    if calib is None and val is None:
+        calib, val = own_data(options["model"])
     example = example_inputs(model, shape, take_inputs(calib, 1) or take_inputs(val, 1))
     check_inputs(model, example)
     evaluate = None

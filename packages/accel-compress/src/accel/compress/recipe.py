@@ -14,7 +14,7 @@ from typing import Any
 
 from accel.core.errors import ConfigError
 
-QUANTIZE_CHOICES = (None, "int8", "int8-static", "int8-dynamic")
+QUANTIZE_CHOICES = (None, "int8", "int8-static", "int8-dynamic", "int4")
 RECIPE_KEYS = (
     "passes",
     "verify",
@@ -58,7 +58,9 @@ def build_recipe(
         passes.append("fold_bn")
     passes += prune_passes(prune, max_drop, finetune_epochs if has_train_data else 0)
     backend = backend or ("pt2e" if export == "pt2" else "ort")
-    if quantize and backend == "ort":
+    if quantize == "int4":
+        passes.append({"name": "quantize", "backend": "torchao", "bits": 4})
+    elif quantize and backend == "ort":
         passes += [
             {"name": "export", "format": "onnx"},
             {"name": "quantize", "backend": "ort", "mode": mode},

@@ -36,7 +36,8 @@ class Quantize:
       (QDQ, per-channel weights), `mode="dynamic"` quantizes MatMul/Gemm only, `mode="auto"`
       picks static when calibration data is given, else dynamic (convolutions stay float).
     - `backend="pt2e"`: `torch.export` + X86InductorQuantizer (static, calibrated) + torch.compile.
-    - `backend="torchao"`: int8 dynamic activations and weights for `nn.Linear` (+ torch.compile).
+    - `backend="torchao"`: int8 dynamic activations and weights for `nn.Linear` (+ torch.compile);
+      `bits=4`: int4 weight-only, on a CUDA GPU only (no CPU gain, see TOOLCHAIN-FACTS).
     """
 
     def __init__(
@@ -47,7 +48,13 @@ class Quantize:
         calib_batches: int = 16,
         compile: bool = True,
         tolerance: float | None = None,
+        bits: int = 8,
     ) -> None:
+        if bits not in (4, 8):
+            raise ConfigError(f"quantize: bits must be 8 or 4 (weight-only, GPU), got {bits}")
+        if bits == 4 and backend != "torchao":
+            raise ConfigError("quantize: int4 is torchao weight-only: use backend 'torchao'")
+        self.bits = bits
         if backend not in BACKENDS:
             raise ConfigError(f"quantize: backend {backend!r} is not one of {', '.join(BACKENDS)}")
         if mode not in MODES:
@@ -66,14 +73,16 @@ class Quantize:
             )
         if self.backend == "pt2e":
             return self._pt2e(artifact, context, mode)
-        report = context.record("quantize", backend="torchao", mode="dynamic")
-        quantized = quantize_torchao(copy.deepcopy(artifact), compile=self.compile)
+        report = context.record("quantize", backend="torchao", mode="dynamic", bits=self.bits)
+        quantized = quantize_torchao(copy.deepcopy(artifact), self.compile, self.bits)
         report.metrics["quantized_linear"] = sum(
             isinstance(m, nn.Linear) for m in artifact.modules()
         )
         return self._finish(report, artifact, quantized, context)
 
     def _mode(self, context: PassContext) -> str:
+        if self.backend == "torchao":
+            return "dynamic"
         has_data = context.calib_data is not None
         if self.mode == "static" and not has_data:
             raise ConfigError(

@@ -11,6 +11,7 @@ from torch import nn
 
 from accel.compress.analysis import batch_of
 from accel.compress.data import inputs_of
+from accel.core.errors import ConfigError
 
 
 def quantize_pt2e(
@@ -45,10 +46,24 @@ def quantize_pt2e(
     return compiled(converted) if compile else converted
 
 
-def quantize_torchao(model: nn.Module, compile: bool = True) -> nn.Module:
-    """int8 dynamic activations + int8 weights for every `nn.Linear` (torchao); convs stay."""
-    from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+def quantize_torchao(model: nn.Module, compile: bool = True, bits: int = 8) -> nn.Module:
+    """int8 dynamic activations + int8 weights for every `nn.Linear` (torchao); convs stay.
 
+    `bits=4`: int4 weight-only, which needs a CUDA GPU (its kernels are GPU kernels).
+    """
+    from torchao.quantization import (
+        Int4WeightOnlyConfig,
+        Int8DynamicActivationInt8WeightConfig,
+        quantize_,
+    )
+
+    if bits == 4:
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                "int4 weight-only needs a CUDA GPU and none is available: use --quantize int8"
+            )
+        quantize_(model.eval().cuda(), Int4WeightOnlyConfig())
+        return compiled(model) if compile else model
     quantize_(model.eval(), Int8DynamicActivationInt8WeightConfig())
     return compiled(model) if compile else model
 

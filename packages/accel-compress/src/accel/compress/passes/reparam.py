@@ -74,7 +74,8 @@ class FoldBN:
         for conv_name, bn_name in pairs:
             conv = folded.get_submodule(conv_name)
             bn = folded.get_submodule(bn_name)
-            assert isinstance(conv, nn.Conv1d | nn.Conv2d) and isinstance(bn, BN_TYPES)
+            assert isinstance(conv, nn.Conv1d | nn.Conv2d)
+            assert isinstance(bn, BN_TYPES)
             set_module(folded, conv_name, fuse_conv_bn_eval(conv, bn))
             set_module(folded, bn_name, nn.Identity())
         report = context.record("fold_bn", folded=len(pairs))
