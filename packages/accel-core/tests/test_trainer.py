@@ -294,3 +294,49 @@ def test_plateau_scheduler_with_a_missing_metric_lists_metrics(tmp_path: Path) -
             loss="cross_entropy",
             scheduler={"scheduler": plateau, "monitor": "val/acc"},
         )
+
+
+def test_default_callbacks_and_replacing_one_by_type() -> None:
+    from accel.core.callbacks.early_stopping import EarlyStopping
+
+    names = [type(c).__name__ for c in Trainer().callbacks]
+    assert names == ["ProgressBar", "MetricLogger", "ModelCheckpoint", "LRMonitor"]
+    mine = ModelCheckpoint(save_top_k=3)
+    given = Trainer(callbacks=[mine, {"name": "early_stopping"}]).callbacks
+    assert [type(c).__name__ for c in given] == [
+        "ProgressBar",
+        "MetricLogger",
+        "LRMonitor",
+        "ModelCheckpoint",
+        "EarlyStopping",
+    ]
+    assert given[3] is mine
+    assert isinstance(given[4], EarlyStopping)
+    assert Trainer(default_callbacks=False).callbacks == []
+
+
+def test_deterministic_runs_repeat_exactly(tmp_path: Path) -> None:
+    try:
+        first, _ = fit_tiny(
+            tmp_path / "a", max_epochs=1, deterministic=True, default_callbacks=False
+        )
+        second, _ = fit_tiny(
+            tmp_path / "b", max_epochs=1, deterministic=True, default_callbacks=False
+        )
+        assert torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.use_deterministic_algorithms(False)
+    for name, tensor in first.state_dict().items():
+        assert torch.equal(tensor, second.state_dict()[name])
+
+
+def test_a_callback_with_an_unknown_event_is_rejected_when_the_trainer_is_made() -> None:
+    from accel.core.callbacks import Callback
+
+    class Typo(Callback):
+        def on_train_end(self, state: Any) -> None: ...
+
+    with pytest.raises(
+        ConfigError, match=r"callback Typo defines on_train_end: unknown event 'train_end'"
+    ):
+        Trainer(callbacks=[Typo()])

@@ -147,7 +147,7 @@ def evaluate(
         metric.reset()
         if device is not None and hasattr(metric, "to"):
             metric.to(device)
-    total, count = torch.zeros((), dtype=torch.float64), 0
+    total, count = torch.zeros((), device=device), 0  # stays on the device: no per-batch sync
     on_batch = callbacks.handlers["eval_batch_end"]
     state.eval_batch_idx = 0
     with torch.no_grad():
@@ -160,7 +160,7 @@ def evaluate(
             if loss is not None:
                 if not isinstance(loss, Tensor) or loss.ndim != 0:
                     raise scalar_loss_error(loss, loss_fn)
-                total = total + loss.detach().double().cpu() * size
+                total.add_(loss.detach().float() * size)
             count += size
             for metric in metrics.values():
                 metric.update(output, target)
