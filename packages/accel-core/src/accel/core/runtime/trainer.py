@@ -13,13 +13,7 @@ import torch
 from torch import nn
 
 from accel.core.callbacks.base import CallbackList
-from accel.core.checkpoint import (
-    CheckpointError,
-    load_checkpoint,
-    load_model_state,
-    save_checkpoint,
-)
-from accel.core.checkpoint import load_state as decode_state
+from accel.core.checkpoint import save_checkpoint
 from accel.core.data import count_batches, make_resumable
 from accel.core.errors import AccelError, ConfigError
 from accel.core.metrics import build_metrics
@@ -28,13 +22,14 @@ from accel.core.protocols import check_protocol
 from accel.core.registry import build
 from accel.core.runtime.components import resolve_loss, resolve_optimizer, resolve_scheduler
 from accel.core.runtime.loops import FitRun, check_finite, evaluate, step_lr, train_batches
+from accel.core.runtime.resume import check_finite_weights, collect_state, restore_state
 from accel.core.runtime.state import RunState
-from accel.core.seeding import capture_rng, restore_rng, seed_everything, set_deterministic
+from accel.core.seeding import seed_everything, set_deterministic
 
 RESUME_WORDS = ("last", "auto")
 
 
-def default_callbacks() -> list[Any]:
+def make_default_callbacks() -> list[Any]:
     """Progress bar, metric logger, checkpoint (last + best) and LR monitor."""
     from accel.core.callbacks.checkpoint import ModelCheckpoint
     from accel.core.callbacks.lr_monitor import LRMonitor
@@ -130,11 +125,11 @@ class Trainer:
         if run is None:
             raise AccelError("save_checkpoint works during fit only (from a callback)")
         check_finite(run)
-        _check_finite_weights(run)
+        check_finite_weights(run)
         path = save_checkpoint(
             self.run_dir / "checkpoints",
             name,
-            self._collect_state(run),
+            collect_state(run),
             config=self.config,
             model_class=f"{type(run.model).__module__}.{type(run.model).__qualname__}",
         )
@@ -257,65 +252,12 @@ class Trainer:
         s.eval_stage = None
         return results
 
-    # ---- checkpoint state -------------------------------------------------------------------
-    def _collect_state(self, run: FitRun) -> dict[str, Any]:
-        s = run.state
-        engine_state = self.engine.state_dict() if hasattr(self.engine, "state_dict") else {}
-        return {
-            "model": run.model.state_dict(),
-            "optimizer": run.optimizer.state_dict(),
-            "scheduler": run.scheduler.scheduler.state_dict() if run.scheduler else None,
-            "engine": engine_state,
-            "callbacks": {k: _callback_state(c) for k, c in run.callbacks.keyed().items()},
-            "loop": {
-                "epoch": s.epoch,
-                "global_step": s.global_step,
-                "batch_idx": s.batch_idx,
-                "epoch_done": s.epoch_done,
-                "seed": run.seed,
-                "loss_sum": float(run.loss_sum),
-                "metrics": dict(s.metrics),
-            },
-            "rng": capture_rng(),
-        }
-
     def _resume(self, run: FitRun, resume: str | Path) -> None:
         where = self.run_dir if str(resume) in RESUME_WORDS else Path(resume)
         if str(resume) == "auto" and not (where / "checkpoints" / "last").is_file():
             return
-        manifest, tensors = load_checkpoint(where)
-        state = decode_state(manifest, tensors)
-        source = manifest["path"]
-        load_model_state(run.model, state["model"], source)
-        _load_into(run.optimizer, state["optimizer"], "optimizer", source)
-        if run.scheduler is not None and state.get("scheduler") is not None:
-            _load_into(run.scheduler.scheduler, state["scheduler"], "scheduler", source)
-        if hasattr(self.engine, "load_state_dict"):
-            self.engine.load_state_dict(state.get("engine") or {})
-        for key, callback in run.callbacks.keyed().items():
-            if key in state["callbacks"] and hasattr(callback, "load_state_dict"):
-                callback.load_state_dict(state["callbacks"][key])
-        self._restore_loop(run, state["loop"])
-        restore_rng(state["rng"])
-        run.last_checkpoint = source
-        run.state.checkpoint_path = run.state.resumed_from = Path(source)
+        run.state.checkpoint_path = run.state.resumed_from = restore_state(run, where)
         run.callbacks.fire("checkpoint_load", run.state)
-
-    def _restore_loop(self, run: FitRun, loop: Mapping[str, Any]) -> None:
-        s = run.state
-        s.epoch, s.global_step = int(loop["epoch"]), int(loop["global_step"])
-        s.batch_idx, s.epoch_done = int(loop["batch_idx"]), bool(loop["epoch_done"])
-        s.metrics = dict(loop["metrics"])
-        run.seed = int(loop["seed"])
-        if run.sampler is not None:
-            run.sampler.seed = run.seed
-        run.loss_sum = torch.full_like(run.loss_sum, float(loop["loss_sum"]))
-        if s.epoch_done:  # the checkpoint closed its epoch: start the next one
-            if s.epoch + 1 >= s.max_epochs:
-                s.should_stop = True
-            else:
-                s.epoch, s.batch_idx, s.epoch_done = s.epoch + 1, 0, False
-                run.loss_sum = torch.zeros_like(run.loss_sum)
 
     # ---- stand-alone evaluation -------------------------------------------------------------
     def _evaluate_alone(
@@ -345,32 +287,6 @@ class Trainer:
         return results
 
 
-def _callback_state(callback: Any) -> dict[str, Any]:
-    return callback.state_dict() if hasattr(callback, "state_dict") else {}
-
-
-def _load_into(obj: Any, state: Any, what: str, source: str) -> None:
-    try:
-        obj.load_state_dict(state)
-    except (ValueError, KeyError, RuntimeError, TypeError) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise CheckpointError(
-            f"checkpoint {source}: {what} state does not fit: {message}"
-        ) from None
-
-
-def _check_finite_weights(run: FitRun) -> None:
-    for name, param in run.model.named_parameters():
-        if not bool(torch.isfinite(param).all()):
-            s = run.state
-            from accel.core.runtime.loops import NonFiniteLossError
-
-            raise NonFiniteLossError(
-                f"parameter {name} became non-finite by epoch {s.epoch} step {s.global_step}: "
-                f"training stopped; last good checkpoint: {run.last_checkpoint or 'none'}"
-            )
-
-
 def _resolve_engine(engine: Any, options: EngineOptions) -> Any:
     """An engine object, or one built by name with the trainer's engine options."""
     if isinstance(engine, str | Mapping):
@@ -393,7 +309,7 @@ def _resolve_callbacks(given: Sequence[Any] | None, tracker: Any, defaults: bool
         check_protocol("callbacks", type(callback).__name__, callback)
         CallbackList([callback])  # rejects unknown events and priorities now, not mid-run
     kinds = {type(c) for c in built}
-    chosen = [c for c in default_callbacks() if type(c) not in kinds] if defaults else []
+    chosen = [c for c in make_default_callbacks() if type(c) not in kinds] if defaults else []
     chosen += built
     if tracker is not None:
         from accel.core.callbacks.tracker import TrackerCallback

@@ -1,0 +1,98 @@
+"""What a checkpoint of a running fit holds, and how a fit is put back to exactly that point."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from accel.core.checkpoint import CheckpointError, load_checkpoint, load_model_state, load_state
+from accel.core.runtime.loops import FitRun, NonFiniteLossError
+from accel.core.seeding import capture_rng, restore_rng
+
+
+def collect_state(run: FitRun) -> dict[str, Any]:
+    """Model, optimizer, scheduler, engine, callbacks, loop position and RNG states."""
+    s, engine = run.state, run.engine
+    return {
+        "model": run.model.state_dict(),
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.scheduler.state_dict() if run.scheduler else None,
+        "engine": engine.state_dict() if hasattr(engine, "state_dict") else {},
+        "callbacks": {k: _callback_state(c) for k, c in run.callbacks.keyed().items()},
+        "loop": {
+            "epoch": s.epoch,
+            "global_step": s.global_step,
+            "batch_idx": s.batch_idx,
+            "epoch_done": s.epoch_done,
+            "seed": run.seed,
+            "loss_sum": float(run.loss_sum),
+            "metrics": dict(s.metrics),
+        },
+        "rng": capture_rng(),
+    }
+
+
+def restore_state(run: FitRun, path: str | os.PathLike[str]) -> Path:
+    """Load the checkpoint at `path` into `run`; RNG states last, so nothing disturbs them."""
+    manifest, tensors = load_checkpoint(path)
+    state = load_state(manifest, tensors)
+    source = manifest["path"]
+    load_model_state(run.model, state["model"], source)
+    _load_into(run.optimizer, state["optimizer"], "optimizer", source)
+    if run.scheduler is not None and state.get("scheduler") is not None:
+        _load_into(run.scheduler.scheduler, state["scheduler"], "scheduler", source)
+    if hasattr(run.engine, "load_state_dict"):
+        run.engine.load_state_dict(state.get("engine") or {})
+    for key, callback in run.callbacks.keyed().items():
+        if key in state["callbacks"] and hasattr(callback, "load_state_dict"):
+            callback.load_state_dict(state["callbacks"][key])
+    _restore_loop(run, state["loop"])
+    restore_rng(state["rng"])
+    run.last_checkpoint = source
+    return Path(source)
+
+
+def _restore_loop(run: FitRun, loop: Mapping[str, Any]) -> None:
+    s = run.state
+    s.epoch, s.global_step = int(loop["epoch"]), int(loop["global_step"])
+    s.batch_idx, s.epoch_done = int(loop["batch_idx"]), bool(loop["epoch_done"])
+    s.metrics = dict(loop["metrics"])
+    run.seed = int(loop["seed"])
+    if run.sampler is not None:
+        run.sampler.seed = run.seed
+    run.loss_sum = torch.full_like(run.loss_sum, float(loop["loss_sum"]))
+    if s.epoch_done:  # the checkpoint closed its epoch: start the next one
+        if s.epoch + 1 >= s.max_epochs:
+            s.should_stop = True
+        else:
+            s.epoch, s.batch_idx, s.epoch_done = s.epoch + 1, 0, False
+            run.loss_sum = torch.zeros_like(run.loss_sum)
+
+
+def check_finite_weights(run: FitRun) -> None:
+    """Refuse to checkpoint weights that are NaN or infinite (the previous one stays last)."""
+    for name, param in run.model.named_parameters():
+        if not bool(torch.isfinite(param).all()):
+            s = run.state
+            raise NonFiniteLossError(
+                f"parameter {name} became non-finite by epoch {s.epoch} step {s.global_step}: "
+                f"training stopped; last good checkpoint: {run.last_checkpoint or 'none'}"
+            )
+
+
+def _callback_state(callback: Any) -> dict[str, Any]:
+    return callback.state_dict() if hasattr(callback, "state_dict") else {}
+
+
+def _load_into(obj: Any, state: Any, what: str, source: str) -> None:
+    try:
+        obj.load_state_dict(state)
+    except (ValueError, KeyError, RuntimeError, TypeError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(
+            f"checkpoint {source}: {what} state does not fit: {message}"
+        ) from None
