@@ -281,3 +281,32 @@ def test_tracker_callback_builds_its_tracker_from_a_registry_spec() -> None:
     finally:
         registry("trackers")._local.pop("file_tracker")
         registry("trackers")._loaded.pop("file_tracker")
+
+
+def test_metric_logger_also_writes_a_csv_with_every_metric_column(tmp_path: Path) -> None:
+    import csv
+
+    fit(tmp_path, [], max_epochs=2, log_every_n_steps=6)
+    with open(tmp_path / "metrics.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["kind"] for r in rows] == ["step", "step", "epoch", "step", "step", "epoch"]
+    assert {"train/loss", "val/loss", "val/accuracy", "lr"} <= set(rows[-1])
+    assert rows[0]["val/loss"] == ""  # step rows have no validation numbers
+
+
+def test_progress_bar_shows_epochs_rate_and_metrics(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from accel.core.callbacks.progress import ProgressBar
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=200)
+    fit(tmp_path, [ProgressBar(refresh_s=0.0, console=console)], max_epochs=2, log_every_n_steps=4)
+    text = out.getvalue()
+    assert "epoch 1/2" in text
+    assert "epoch 2/2" in text
+    assert "12/12" in text
+    assert "it/s" in text
+    assert "val/accuracy=" in text

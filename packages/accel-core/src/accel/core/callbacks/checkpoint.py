@@ -24,7 +24,7 @@ class ModelCheckpoint(Callback):
     """Checkpoint at epoch ends (`every_n_epochs`) and/or steps (`every_n_steps`).
 
     Keeps the last checkpoint (the resume point) and the `save_top_k` best by `monitor`
-    (`"auto"`: val/loss when there is validation, else train/loss); others are deleted only
+    (`"auto"`: val/loss if the fit validates, else train/loss); others are deleted only
     after a newer one is complete, so a kill during a write keeps a loadable checkpoint.
     """
 
@@ -82,7 +82,7 @@ class ModelCheckpoint(Callback):
             return None
         monitor = self.monitor
         if monitor == "auto":
-            monitor = "val/loss" if "val/loss" in state.metrics else "train/loss"
+            monitor = "val/loss" if state.has_validation else "train/loss"
         if monitor not in state.metrics:
             raise ConfigError(
                 f"checkpoint monitors {monitor!r}, which is not a metric; "

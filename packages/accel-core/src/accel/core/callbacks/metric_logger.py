@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -12,12 +14,16 @@ from accel.core.callbacks.base import Callback
 
 
 class MetricLogger(Callback):
-    """Writes step metrics (every `log_every_n_steps`), epoch metrics and evaluation results."""
+    """Writes step metrics (every `log_every_n_steps`), epoch metrics and evaluation results.
+
+    With `csv=True` the records are also written as `metrics.csv` (one column per metric
+    name) when the fit or test ends, for spreadsheets; the JSONL file is the live one.
+    """
 
     priority = "low"
 
-    def __init__(self, filename: str = "metrics.jsonl") -> None:
-        self.filename = filename
+    def __init__(self, filename: str = "metrics.jsonl", csv: bool = True) -> None:
+        self.filename, self.csv = filename, csv
         self._handle: IO[str] | None = None
 
     @property
@@ -60,5 +66,20 @@ class MetricLogger(Callback):
 
     def _close(self, state: Any) -> None:
         if self._handle is not None:
+            path = Path(self._handle.name)
             self._handle.close()
             self._handle = None
+            if self.csv:
+                write_csv(path, path.with_suffix(".csv"))
+
+
+def write_csv(jsonl: Path, target: Path) -> None:
+    """Rewrite a JSONL metrics file as CSV (columns: the union of keys), atomically."""
+    records = [json.loads(line) for line in jsonl.read_text().splitlines() if line.strip()]
+    columns = list(dict.fromkeys(key for record in records for key in record))
+    tmp = target.with_name(f".tmp-{target.name}")
+    with open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(records)
+    os.replace(tmp, target)

@@ -33,6 +33,7 @@ class RunState:
     metrics: dict[str, float] = field(default_factory=dict)
     should_stop: bool = False
     in_fit: bool = False
+    has_validation: bool = False
     eval_stage: str | None = None
     eval_batch_idx: int = 0
     eval_num_batches: int = 0

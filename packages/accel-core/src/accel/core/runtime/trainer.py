@@ -175,6 +175,7 @@ class Trainer:
             num_batches=num_batches,
             batch_size=getattr(train_loader, "batch_size", None),
             in_fit=True,
+            has_validation=val_loader is not None,
         )
         device = getattr(self.engine, "device", torch.device("cpu"))
         return FitRun(
