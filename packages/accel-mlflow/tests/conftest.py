@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from accel.mlflow.testing import MlflowServer
+
+TESTS = Path(__file__).parent
+if str(TESTS) not in sys.path:  # the helper module (mlflow_helpers) beside the tests
+    sys.path.insert(0, str(TESTS))
 
 
 @pytest.fixture(scope="session")

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 
+from mlflow_helpers import steps_of
 from typer.testing import CliRunner
 
 from accel.mlflow.cli import app
 from accel.mlflow.spool import Spool
 from accel.mlflow.testing import FlakyProxy
 from accel.mlflow.tracker import MlflowTracker
-
-from .helpers import steps_of
 
 
 def _log_steps(tracker: MlflowTracker, steps: range) -> float:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from mlflow_helpers import CONFIG, steps_of, write_onnx
 
 from accel.core.errors import ConfigError
 from accel.core.registry import build
 from accel.mlflow.flatten import config_hash, flatten_config
 from accel.mlflow.sanitize import sanitize_params
 from accel.mlflow.tracker import MlflowTracker
-
-from .helpers import CONFIG, steps_of, write_onnx
 
 
 def _tracker(server, run_dir, **options):

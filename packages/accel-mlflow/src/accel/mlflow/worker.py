@@ -55,6 +55,8 @@ class Worker(threading.Thread):
         self.history: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self._keys: dict[str, str] = {}
         self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._high_water = max(1, queue_size // 2)
 
     def submit(self, record: Record) -> None:
         """Queue a record without ever blocking; a full queue spills it to the spool."""
@@ -62,6 +64,9 @@ class Worker(threading.Thread):
             self.queue.put_nowait(record)
         except queue.Full:
             self.spool.append([self._prepare([record])[0]])
+            return
+        if self.queue.qsize() >= self._high_water:
+            self._wake.set()  # half full: send now rather than at the next tick
 
     def flush(self, timeout: float, *, send: bool = True) -> bool:
         """Write everything queued so far to the spool and (with `send`) try to send it.
@@ -73,6 +78,7 @@ class Worker(threading.Thread):
             self.queue.put(marker, timeout=timeout)
         except queue.Full:
             return False
+        self._wake.set()
         if not self.is_alive():
             return False
         if not send:
@@ -94,6 +100,7 @@ class Worker(threading.Thread):
         """Flush, then end the thread; True when nothing is left unsent."""
         sent = self.flush(timeout)
         self._stopping.set()
+        self._wake.set()
         self.join(timeout=1.0)
         return sent
 
@@ -111,13 +118,13 @@ class Worker(threading.Thread):
                 marker.done.set()
 
     def _drain(self) -> tuple[list[Record], list[_Flush]]:
+        """Wait one tick (or less when woken), then take everything queued: one batch per tick
+        instead of one request per step, which is what keeps the cost off the training loop."""
+        self._wake.wait(self.interval)
+        self._wake.clear()
         records: list[Record] = []
         markers: list[_Flush] = []
-        try:
-            first = self.queue.get(timeout=self.interval)
-        except queue.Empty:
-            return records, markers
-        for item in [first, *_take_all(self.queue)]:
+        for item in _take_all(self.queue):
             (markers if isinstance(item, _Flush) else records).append(item)
         return records, markers
 
