@@ -50,6 +50,8 @@ WRONG_TYPES = [
     ("trainer.val_every_n_epochs=x", "trainer.val_every_n_epochs"),
     ("seed=abc", "error: seed: expected int"),
     ("seed=1.5", "seed"),
+    ("threads=0", "threads: expected an int >= 1 or null"),
+    ("threads=many", "threads"),
     ("optimizer.lr=fast", "optimizer.lr"),
     ("optimizer.lr=true", "optimizer.lr"),
     ("optimizer.momentum=high", "optimizer.momentum"),

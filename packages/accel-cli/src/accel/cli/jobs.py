@@ -11,6 +11,7 @@ from typing import Any
 from accel.cli.config.load import load_config
 from accel.cli.config.rundir import claim_run_dir, log_to, save_run_files
 from accel.cli.config.sweep import expand_sweep
+from accel.cli.runtime_bridge import apply_threads
 
 log = logging.getLogger("accel.cli")
 Job = Callable[[dict[str, Any], Path], Any]
@@ -45,6 +46,7 @@ def run_jobs(overrides: list[str], multirun: bool, job: Job) -> list[tuple[Path,
         save_run_files(run_dir, loaded.config, each)
         with log_to(run_dir):
             log.info("run dir %s, overrides %s", run_dir, each)
+            apply_threads(loaded.config)
             result = job(loaded.config, run_dir)
             log.info("finished: %s", result)
         results.append((run_dir, result))

@@ -11,7 +11,7 @@ from typing import Any
 from accel.cli.config.rundir import RUN_DIR_ENV
 from accel.core.errors import AccelError
 
-CLI_ONLY_KEYS = ("compress", "pipeline", "ckpt")
+CLI_ONLY_KEYS = ("compress", "pipeline", "ckpt", "threads")
 
 
 def to_runtime(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,6 +39,20 @@ def run_stage(config: Mapping[str, Any], stage: str, checkpoint: str | None = No
         if checkpoint is not None:
             runtime_config["checkpoint"] = str(checkpoint)
         return run_from_config(runtime_config, stage=stage)
+
+
+def apply_threads(config: Mapping[str, Any]) -> None:
+    """`threads: N` sets torch's CPU thread count for this process (null leaves torch's)."""
+    threads = config.get("threads")
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        from accel.core.errors import ConfigError
+
+        raise ConfigError(f"threads: expected an int >= 1 or null, got {threads!r}")
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 @contextmanager

@@ -48,7 +48,7 @@ def status() -> None:
     configs = _configs_dir()
     console = Console()
     if not configs.is_dir():
-        console.print(f"no project configs in {configs}: packaged defaults only")
+        typer.echo(f"no project configs in {configs}: packaged defaults only")
         return
     files = Table("file", "role", title=f"project configs: {configs}")
     for name, role in project_files(configs):

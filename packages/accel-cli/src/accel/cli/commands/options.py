@@ -11,7 +11,15 @@ OVERRIDES_HELP = (
 )
 
 
-OVERRIDES: Any = typer.Argument(None, help=OVERRIDES_HELP, show_default=False)
+def _complete(incomplete: str) -> list[str]:
+    from accel.cli.completion import complete_override
+
+    return complete_override(incomplete)
+
+
+OVERRIDES: Any = typer.Argument(
+    None, help=OVERRIDES_HELP, show_default=False, autocompletion=_complete
+)
 MULTIRUN: Any = typer.Option(
     False,
     "--multirun",

@@ -73,7 +73,10 @@ def resume_run(run_dir: Path, overrides: list[str]) -> None:
         config = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: broken YAML: {' '.join(str(error).split())}") from None
+    from accel.cli.runtime_bridge import apply_threads
+
     with log_to(run_dir):
+        apply_threads(config)
         report = run_pipeline(config, run_dir)
     print_report(run_dir, report)
 

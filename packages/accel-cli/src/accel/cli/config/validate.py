@@ -26,6 +26,7 @@ def validate(config: Mapping[str, Any], defaults: Mapping[str, Any] | None = Non
             check_component(group, config[group])
     check_callbacks(config.get("callbacks"))
     check_metrics(config.get("metrics"))
+    check_threads(config.get("threads"))
     if defaults is not None:
         check_types(config, defaults)
 
@@ -90,6 +91,13 @@ def check_metrics(metrics: Any) -> None:
     for i, metric in enumerate(metrics):
         if not isinstance(metric, str | Mapping):
             raise ConfigError(f"metrics[{i}]: expected a name or a mapping, got {metric!r}")
+
+
+def check_threads(threads: Any) -> None:
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, int) or threads < 1
+    ):
+        raise ConfigError(f"threads: expected an int >= 1 or null, got {threads!r}")
 
 
 def check_types(config: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:

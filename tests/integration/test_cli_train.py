@@ -1,0 +1,72 @@
+"""`accel train` with the real packages: the default run on digits, and a sweep."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+
+def accel(args: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("ACCEL_CONFIGS", "ACCEL_RUN_DIR")}
+    return subprocess.run(
+        [sys.executable, "-m", "accel.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def run_dirs(root: Path) -> list[Path]:
+    return sorted(p for p in (root / "runs").glob("*/*") if p.is_dir())
+
+
+@pytest.mark.slow
+def test_default_train_reaches_97_percent_on_digits(tmp_path: Path) -> None:
+    start = time.perf_counter()
+    result = accel(["train"], tmp_path)
+    seconds = time.perf_counter() - start
+    assert result.returncode == 0, result.stderr
+    [run_dir] = run_dirs(tmp_path)
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert config["model"]["name"] == "resnet20"
+    assert config["data"]["name"] == "digits"
+    assert (run_dir / "checkpoints" / "last").exists()
+    assert (run_dir / "metrics.jsonl").is_file()
+    final = [line for line in result.stdout.splitlines() if "test/accuracy" in line][-1]
+    accuracy = float(final.split("│")[2])
+    print(f"accel train: test accuracy {accuracy:.4f} in {seconds:.1f} s")
+    assert accuracy >= 0.97
+    assert "run_dir" in result.stdout
+    # The target is < 60 s on an idle machine; shared CI machines get a looser bound.
+    assert seconds < 240
+
+
+def test_sweep_runs_two_jobs_in_two_run_dirs(tmp_path: Path) -> None:
+    result = accel(
+        ["train", "-m", "optimizer.lr=0.1,0.01", "trainer.max_epochs=1", "~callbacks.progress"],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    dirs = run_dirs(tmp_path)
+    assert len(dirs) == 2
+    lrs = [yaml.safe_load((d / "config.yaml").read_text())["optimizer"]["lr"] for d in dirs]
+    assert lrs == [0.1, 0.01]
+    assert all((d / "checkpoints" / "last").exists() for d in dirs)
+    assert result.stdout.count("test/accuracy") >= 2
+
+
+def test_unknown_model_is_one_line_exit_2(tmp_path: Path) -> None:
+    result = accel(["train", "model=resnet21"], tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: In 'accel': Could not find 'model/resnet21'")
+    assert "resnet20" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "runs").exists()
