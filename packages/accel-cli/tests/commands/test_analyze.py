@@ -58,3 +58,16 @@ def test_analyze_data_stats_and_png(tiny_project: Path) -> None:
     assert sum(stats["splits"]["test"]["class_counts"].values()) == 64
     assert len(stats["splits"]["val"]["channel_mean"]) == 1
     assert (run_dir / "samples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_analyze_model_from_checkpoint(tiny_project: Path) -> None:
+    (tiny_project / "configs" / "model" / "cnn.yaml").write_text(
+        "_target_: accel_cli_testkit.TinyCnn\nin_channels: 1\nnum_classes: 2\nwidth: 4\n"
+    )
+    assert cli(["train", "model=cnn", "trainer.max_epochs=1", "~callbacks.progress"]) == 0
+    [trained] = [p for p in (tiny_project / "runs").glob("*/*") if p.is_dir()]
+    assert cli(["analyze-model", f"ckpt={trained}", "--runs", "1"]) == 0
+    [result_file] = list((tiny_project / "runs").glob("*/*/model_analysis.json"))
+    result = json.loads(result_file.read_text())
+    assert "Conv2d" in [layer["type"] for layer in result["layers"]]
+    assert result["params"] == (4 * 9 + 4) + 8 + (4 * 4 * 9 + 4) + 8 + (4 * 2 + 2)

@@ -78,3 +78,17 @@ def test_test_command_needs_ckpt(tiny_project: Path, capsys: pytest.CaptureFixtu
     assert cli(["test", "ckpt=nowhere/at/all"]) == 2
     assert "ckpt: no such file or folder: nowhere/at/all" in capsys.readouterr().err
     assert run_dirs(tiny_project) == []
+
+
+def test_test_command_uses_the_checkpoints_model(
+    tiny_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli(["train", "model=tiny_cnn", *FAST]) == 2  # no such option in this project
+    (tiny_project / "configs" / "model" / "cnn.yaml").write_text(
+        "_target_: accel_cli_testkit.TinyCnn\nin_channels: 1\nnum_classes: 2\nwidth: 4\n"
+    )
+    assert cli(["train", "model=cnn", *FAST]) == 0
+    [trained] = run_dirs(tiny_project)
+    capsys.readouterr()
+    assert cli(["test", f"ckpt={trained}"]) == 0  # the project's default model is TinyNet
+    assert "test/accuracy" in capsys.readouterr().out

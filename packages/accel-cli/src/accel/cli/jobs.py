@@ -43,6 +43,7 @@ def run_jobs(overrides: list[str], multirun: bool, job: Job) -> list[tuple[Path,
         number = index if multirun else None
         loaded = load_config(each, claim=partial(claim_run_dir, job=number))
         run_dir = Path(loaded.config["trainer"]["run_dir"])
+        fill_tracker_overrides(loaded.config, each)
         save_run_files(run_dir, loaded.config, each)
         with log_to(run_dir):
             log.info("run dir %s, overrides %s", run_dir, each)
@@ -51,6 +52,13 @@ def run_jobs(overrides: list[str], multirun: bool, job: Job) -> list[tuple[Path,
             log.info("finished: %s", result)
         results.append((run_dir, result))
     return results
+
+
+def fill_tracker_overrides(config: dict[str, Any], overrides: list[str]) -> None:
+    """A tracker spec with `overrides: null` receives this job's command-line overrides."""
+    tracker = config.get("tracker")
+    if isinstance(tracker, dict) and "overrides" in tracker and tracker["overrides"] is None:
+        tracker["overrides"] = list(overrides)
 
 
 def print_summary(title: str, run_dir: Path, metrics: Mapping[str, Any]) -> None:
