@@ -121,6 +121,7 @@ def time_interleaved(args: argparse.Namespace) -> dict[str, Any]:
                 epochs[kind].append(time.perf_counter() - start)
     ratios = [a / h for h, a in zip(medians["hand"], medians["accel"], strict=True)]
     return {
+        "step_time_ratio_min": round(min(medians["accel"]) / min(medians["hand"]), 4),
         "device": device.type,
         "hand_median_step_ms": round(statistics.median(medians["hand"]) * 1e3, 4),
         "accel_median_step_ms": round(statistics.median(medians["accel"]) * 1e3, 4),
@@ -132,18 +133,50 @@ def time_interleaved(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+class RssSampler:
+    """Peak resident memory of this process while a block runs (sampled every 1 ms)."""
+
+    def __enter__(self) -> RssSampler:
+        import threading
+
+        import psutil
+
+        self._process = psutil.Process()
+        self.start = self.peak = self._process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.001):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._process.memory_info().rss)
+
+
 def worker(kind: str, args: argparse.Namespace) -> dict[str, Any]:
-    """One full run in a fresh process: its peak memory."""
+    """One full run in a fresh process: its peak memory, and how much training added."""
     import torch
 
     import accel.core.callbacks.checkpoint  # both workers import the same modules
+    import accel.core.callbacks.lr_monitor
+    import accel.core.callbacks.metric_logger
+    import accel.core.callbacks.progress
+    import accel.core.losses
     import accel.core.runtime  # noqa: F401
 
     torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, loader, optimizer = build(args.steps, args.batch)
-    (hand_loop if kind == "hand" else accel_loop)(model, loader, optimizer, args.epochs, device)
-    return {"peak_bytes": peak_memory(device)}
+    loop = hand_loop if kind == "hand" else accel_loop
+    with RssSampler() as rss:
+        loop(model, loader, optimizer, args.epochs, device)
+    growth = rss.peak - rss.start if device.type == "cpu" else peak_memory(device)
+    return {"peak_bytes": peak_memory(device), "training_bytes": growth}
 
 
 def run_worker(kind: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -168,24 +201,32 @@ def run_worker(kind: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def memory_interleaved(args: argparse.Namespace) -> dict[str, Any]:
-    peaks: dict[str, list[int]] = {"hand": [], "accel": []}
+    runs: dict[str, list[dict[str, Any]]] = {"hand": [], "accel": []}
     for round_ in range(args.memory_rounds):
         for kind in ("hand", "accel") if round_ % 2 == 0 else ("accel", "hand"):
-            peaks[kind].append(run_worker(kind, args)["peak_bytes"])
-    hand, accel = statistics.median(peaks["hand"]), statistics.median(peaks["accel"])
+            runs[kind].append(run_worker(kind, args))
+
+    def median(kind: str, key: str) -> float:
+        return statistics.median(r[key] for r in runs[kind])
+
+    hand, accel = median("hand", "peak_bytes"), median("accel", "peak_bytes")
+    hand_growth, accel_growth = median("hand", "training_bytes"), median("accel", "training_bytes")
     return {
         "peak_memory_ratio": round(accel / hand, 4),
         "hand_peak_mib": round(hand / 2**20, 1),
         "accel_peak_mib": round(accel / 2**20, 1),
+        "training_memory_ratio": round(accel_growth / max(hand_growth, 1), 4),
+        "hand_training_mib": round(hand_growth / 2**20, 2),
+        "accel_training_mib": round(accel_growth / 2**20, 2),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=10, help="interleaved timing rounds")
+    parser.add_argument("--rounds", type=int, default=30, help="interleaved timing rounds")
     parser.add_argument("--memory-rounds", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=2, help="epochs of a memory run")
-    parser.add_argument("--steps", type=int, default=100, help="steps per epoch")
+    parser.add_argument("--steps", type=int, default=40, help="steps per epoch")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--worker", choices=["hand", "accel"], help=argparse.SUPPRESS)

@@ -39,15 +39,15 @@ class PauseAfterStep(Callback):
 
 def pause_in_write(step: int) -> None:
     """Sleep after the tensors of step `step`'s checkpoint are written, before its manifest."""
-    real = store.save_file
+    real = store.write_safetensors
 
-    def slow_save(tensors: Any, path: str, metadata: Any = None) -> None:
-        real(tensors, path, metadata=metadata)
+    def slow_write(path: str, tensors: Any, metadata: Any) -> None:
+        real(path, tensors, metadata)
         if f"step={step:07d}" in path:
             print(f"WRITING {step}", flush=True)
             time.sleep(120)
 
-    store.save_file = slow_save  # type: ignore[assignment]
+    store.write_safetensors = slow_write  # type: ignore[assignment]
 
 
 def main() -> None:

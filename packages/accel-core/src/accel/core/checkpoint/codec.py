@@ -29,20 +29,13 @@ class CheckpointError(AccelError):
 
 
 class TensorStore:
-    """Collects tensors under unique keys, cloning any that share storage (safetensors needs it)."""
+    """Collects tensors under unique keys (no copies: the writer streams each one)."""
 
     def __init__(self) -> None:
         self.tensors: dict[str, torch.Tensor] = {}
-        self._storages: set[tuple[str, int]] = set()
 
     def add(self, key: str, tensor: torch.Tensor) -> str:
-        tensor = tensor.detach()
-        if tensor.numel() > 0:
-            storage = (str(tensor.device), tensor.untyped_storage().data_ptr())
-            if storage in self._storages:
-                tensor = tensor.clone()
-            self._storages.add((str(tensor.device), tensor.untyped_storage().data_ptr()))
-        self.tensors[key] = tensor.contiguous()
+        self.tensors[key] = tensor.detach()
         return key
 
 

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from accel.core.checkpoint.codec import CheckpointError
+from accel.core.checkpoint.safetensors_writer import write_safetensors
 
 TENSORS, MANIFEST, LAST, FORMAT = "tensors.safetensors", "manifest.json", "last", "accel.checkpoint"
 TMP_PREFIX = ".tmp-"
@@ -57,7 +58,7 @@ def write_checkpoint(
     tmp = Path(tempfile.mkdtemp(dir=directory, prefix=f"{TMP_PREFIX}{name}-"))
     os.chmod(tmp, 0o755)  # mkdtemp makes it private; a checkpoint is shared like any output
     try:
-        save_file(dict(tensors), str(tmp / TENSORS), metadata={"format": FORMAT})
+        write_safetensors(str(tmp / TENSORS), tensors, {"format": FORMAT})
         _fsync_path(tmp / TENSORS)
         with open(tmp / MANIFEST, "w") as handle:
             json.dump(manifest, handle, indent=1, allow_nan=False)
