@@ -71,6 +71,34 @@ def test_compress_int8_with_calibration_and_eval_data(files) -> None:
     assert (out / "recipe.json").is_file()
 
 
+def test_torch_export_program_to_int8_onnx(resnet, files) -> None:
+    x = torch.cat([files_calib(files)[:2]])
+    batch = torch.export.Dim("batch", min=1)
+    program = torch.export.export(resnet, (x,), dynamic_shapes=({0: batch},))
+    torch.export.save(program, str(files["dir"] / "model.pt2"))
+    result = invoke(
+        files["dir"] / "model.pt2",
+        "--quantize",
+        "int8",
+        "--calib-data",
+        files["calib"],
+        "--repeats",
+        "3",
+        "--force",
+        "-q",
+        "-o",
+        files["dir"] / "e",
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((files["dir"] / "e" / "report.json").read_text())
+    assert [s["name"] for s in report["steps"]] == ["original", "export", "quantize"]
+    assert report["final"]["output_error"] < 0.1
+
+
+def files_calib(files: dict[str, Path]) -> torch.Tensor:
+    return torch.from_numpy(np.load(files["calib"]))
+
+
 def test_int8_without_calibration_says_what_was_left(files) -> None:
     result = invoke(
         files["model"],

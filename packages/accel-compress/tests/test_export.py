@@ -65,3 +65,29 @@ def test_export_without_example_inputs_asks_for_the_shape(model, tmp_path: Path)
 def test_export_without_output_dir(model) -> None:
     with pytest.raises(ConfigError, match=r"set PassContext\.output_dir"):
         Export()(model, PassContext(example_inputs=torch.randn(2, 1, 8, 8)))
+
+
+def test_a_loaded_export_program_goes_to_onnx_too(model, tmp_path: Path) -> None:
+    x = torch.randn(2, 1, 8, 8)
+    batch = torch.export.Dim("batch", min=1)
+    program = torch.export.export(model, (x,), dynamic_shapes=({0: batch},))
+    torch.export.save(program, str(tmp_path / "m.pt2"))
+    loaded = torch.export.load(str(tmp_path / "m.pt2")).module()
+    context = PassContext(example_inputs=x, output_dir=tmp_path / "out")
+    result = Export("onnx")(loaded, context)
+    assert [p.name for p in result.files()] == ["model.onnx"]  # weights embedded, one file
+    session = ort.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    x5 = torch.randn(5, 1, 8, 8)
+    out = torch.from_numpy(session.run(None, {name: x5.numpy()})[0])
+    assert torch.allclose(out, model(x5), atol=1e-4)
+
+
+def test_a_loaded_export_program_cannot_be_pruned(model, tmp_path: Path) -> None:
+    from accel.compress.passes.prune import Prune
+
+    x = torch.randn(2, 1, 8, 8)
+    torch.export.save(torch.export.export(model, (x,)), str(tmp_path / "m.pt2"))
+    loaded = torch.export.load(str(tmp_path / "m.pt2")).module()
+    with pytest.raises(ConfigError, match="needs the model's own Python class"):
+        Prune(0.5)(loaded, PassContext(example_inputs=x))

@@ -107,9 +107,12 @@ def latency_ms(
     }
 
 
-def warm_up(run: Runner, inputs: torch.Tensor, calls: int, seconds: float = 0.5) -> float:
+def warm_up(
+    run: Runner, inputs: torch.Tensor, calls: int, seconds: float = 0.5, slow: float = 1.0
+) -> float:
     """Call at least `calls` times and for at least `seconds` (thread pools, caches, compiled
-    kernels settle); returns the duration of the last call in seconds."""
+    kernels settle); a call slower than `slow` seconds after the first is warm enough (a big
+    model at batch 32 gains nothing from more). Returns the last call's duration (s)."""
     begin = time.perf_counter()
     last, done = 0.0, 0
     while done < calls or (time.perf_counter() - begin < seconds and done < 200):
@@ -117,6 +120,8 @@ def warm_up(run: Runner, inputs: torch.Tensor, calls: int, seconds: float = 0.5)
         run(inputs)
         last = time.perf_counter() - start
         done += 1
+        if done >= 2 and last > slow:
+            break
     return last
 
 

@@ -54,6 +54,18 @@ def is_torch(artifact: Any) -> bool:
     return isinstance(artifact, nn.Module)
 
 
+def is_program_module(model: Any) -> bool:
+    """True for the module of a loaded `torch.export` program (it refuses `.eval()`)."""
+    from torch.export._unlift import _StatefulGraphModule
+
+    return isinstance(model, _StatefulGraphModule)
+
+
+def set_eval(model: nn.Module) -> nn.Module:
+    """`model.eval()`, except for a loaded exported program, which is inference-only already."""
+    return model if is_program_module(model) else model.eval()
+
+
 class Runner:
     """Runs an artifact on a batch of inputs: `runner(x) -> y` (tensors in, tensors out)."""
 

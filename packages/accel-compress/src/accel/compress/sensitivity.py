@@ -8,7 +8,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from accel.compress.artifacts import is_program_module
 from accel.compress.verify import accuracy, output_error
+from accel.core.errors import ConfigError
 
 
 def prunable_convs(model: nn.Module) -> list[str]:
@@ -46,6 +48,11 @@ def sensitivity(
 ) -> list[dict[str, Any]]:
     """One row per layer: relative output error (and accuracy drop, with eval data) after
     pruning that layer alone."""
+    if is_program_module(model):
+        raise ConfigError(
+            "sensitivity prunes layers, which needs the model's own Python class, not a "
+            "torch.export program: pass a state dict with --arch NAME, or an accel checkpoint"
+        )
     baseline = accuracy(model, eval_data) if eval_data is not None else None
     rows = []
     for name in prunable_convs(model)[:max_layers]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import torch
 from torch import nn
 
 from accel.compress.analysis import batch_of
-from accel.compress.artifacts import ExportedModel, OnnxModel
+from accel.compress.artifacts import ExportedModel, OnnxModel, is_program_module, set_eval
 from accel.compress.atomic import atomic_path
 from accel.compress.passes.parity import record_parity
 from accel.core.errors import ConfigError
@@ -53,6 +54,8 @@ class Export:
 
 def export_onnx(model: nn.Module, example: torch.Tensor, path: Path, opset: int = 18) -> Path:
     """ONNX with a dynamic batch axis, checked with `onnx.checker` (full check); one file."""
+    if is_program_module(model):
+        return export_onnx_dynamo(model, example, path)
     import onnx
 
     model = model.eval()
@@ -72,11 +75,30 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: Path, opset: int 
     return path
 
 
+def export_onnx_dynamo(model: nn.Module, example: torch.Tensor, path: Path) -> Path:
+    """ONNX of a loaded `torch.export` program's module (the legacy exporter refuses those):
+    re-exported with a dynamic batch, then written as one file (weights embedded)."""
+    import onnx
+
+    example = batch_of(example, max(2, len(example)))
+    batch = torch.export.Dim("batch", min=1)
+    program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
+    with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        draft = Path(folder) / "model.onnx"
+        torch.onnx.export(program, f=str(draft), dynamo=True, opset_version=18)
+        proto = onnx.load(str(draft))  # pulls in the external .data weights
+        with atomic_path(path) as temp:
+            onnx.save_model(proto, str(temp))
+            onnx.checker.check_model(str(temp), full_check=True)
+    return path
+
+
 def export_program(model: nn.Module, example: torch.Tensor, path: Path) -> Path:
     """A `torch.export` program with a dynamic batch dimension (exported at batch >= 2)."""
     example = batch_of(example, max(2, len(example)))
     batch = torch.export.Dim("batch", min=1)
-    program = torch.export.export(model.eval(), (example,), dynamic_shapes=({0: batch},))
+    program = torch.export.export(set_eval(model), (example,), dynamic_shapes=({0: batch},))
     with atomic_path(path) as temp:
         torch.export.save(program, str(temp))
     return path

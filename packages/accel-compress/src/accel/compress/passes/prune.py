@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from accel.compress.analysis import count_macs, count_params
+from accel.compress.artifacts import is_program_module
 from accel.compress.data import inputs_of
 from accel.core.errors import ConfigError
 from accel.core.passes import PassContext
@@ -51,6 +52,11 @@ class Prune:
     def __call__(self, model: nn.Module, context: PassContext) -> nn.Module:
         if not isinstance(model, nn.Module):
             raise ConfigError(f"prune works on a torch model, got {type(model).__name__}")
+        if is_program_module(model):
+            raise ConfigError(
+                "prune needs the model's own Python class, not a torch.export program: pass a "
+                "state dict with --arch NAME, or an accel checkpoint"
+            )
         example = context.example_inputs
         pruned = copy.deepcopy(model).eval()
         before = (count_params(model), count_macs(model, example))

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from accel.compress.analysis import batch_of
+from accel.compress.artifacts import set_eval
 from accel.compress.data import inputs_of
 from accel.core.errors import ConfigError
 
@@ -35,7 +36,7 @@ def quantize_pt2e(
     assert data is not None
     example = batch_of(example, max(2, len(example)))
     batch = torch.export.Dim("batch", min=1)
-    program = torch.export.export(model.eval(), (example,), dynamic_shapes=({0: batch},))
+    program = torch.export.export(set_eval(model), (example,), dynamic_shapes=({0: batch},))
     quantizer = X86InductorQuantizer()
     quantizer.set_global(get_default_x86_inductor_quantization_config())
     prepared = prepare_pt2e(program.module(), quantizer)
@@ -62,9 +63,9 @@ def quantize_torchao(model: nn.Module, compile: bool = True, bits: int = 8) -> n
             raise ConfigError(
                 "int4 weight-only needs a CUDA GPU and none is available: use --quantize int8"
             )
-        quantize_(model.eval().cuda(), Int4WeightOnlyConfig())
+        quantize_(set_eval(model).cuda(), Int4WeightOnlyConfig())
         return compiled(model) if compile else model
-    quantize_(model.eval(), Int8DynamicActivationInt8WeightConfig())
+    quantize_(set_eval(model), Int8DynamicActivationInt8WeightConfig())
     return compiled(model) if compile else model
 
 

@@ -10,6 +10,7 @@ import torch
 from torch import fx, nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from accel.compress.artifacts import set_eval
 from accel.compress.passes.parity import record_parity
 from accel.core.passes import PassContext
 
@@ -66,10 +67,10 @@ class FoldBN:
         self.tolerance = tolerance
 
     def __call__(self, model: nn.Module, context: PassContext) -> nn.Module:
-        graph = trace(model.eval(), context, "fold_bn")
+        graph = trace(set_eval(model), context, "fold_bn")
         if graph is None:
             return model
-        folded = copy.deepcopy(model).eval()
+        folded = set_eval(copy.deepcopy(model))
         pairs = conv_bn_pairs(graph)
         for conv_name, bn_name in pairs:
             conv = folded.get_submodule(conv_name)
@@ -95,7 +96,7 @@ class MergeBranches:
         self.tolerance = tolerance
 
     def __call__(self, model: nn.Module, context: PassContext) -> nn.Module:
-        graph = trace(copy.deepcopy(model).eval(), context, "merge_branches")
+        graph = trace(set_eval(copy.deepcopy(model)), context, "merge_branches")
         if graph is None:
             return model
         merged = 0
