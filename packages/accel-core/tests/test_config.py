@@ -144,3 +144,30 @@ def test_context_holds_every_component(tmp_path: Path) -> None:
     assert [type(c).__name__ for c in ctx.callbacks] == ["EarlyStopping"]
     assert len(ctx.train_loader) == 12
     assert ctx.test_loader is None
+
+
+@pytest.mark.usefixtures("tiny")
+def test_config_resume_continues_to_the_uninterrupted_result(tmp_path: Path) -> None:
+    straight = run_from_config(
+        config(tmp_path / "a", trainer={"max_epochs": 3, "run_dir": str(tmp_path / "a")})
+    )
+    run_from_config(
+        config(tmp_path / "b", trainer={"max_epochs": 2, "run_dir": str(tmp_path / "b")})
+    )
+    resumed = run_from_config(
+        config(
+            tmp_path / "b", trainer={"max_epochs": 3, "run_dir": str(tmp_path / "b")}, resume="last"
+        )
+    )
+    assert resumed == straight
+    weights_a = model_state_dict(*load_checkpoint(tmp_path / "a"))
+    weights_b = model_state_dict(*load_checkpoint(tmp_path / "b"))
+    assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
+
+
+@pytest.mark.usefixtures("tiny")
+def test_trainer_options_that_belong_at_the_top_level_are_named(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match=r"trainer\.callbacks belongs at the top level of the config"
+    ):
+        run_from_config(config(tmp_path, trainer={"callbacks": []}))
