@@ -180,3 +180,13 @@ def test_default_store_is_a_sqlite_file_in_the_project(monkeypatch, tmp_path):
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert client.get_run(tracker.run_id).data.params == {"lr": "0.5"}
     assert steps_of(client, tracker.run_id, "loss") == [0, 1, 2]
+
+
+def test_overrides_saved_by_the_cli_become_a_tag(mlflow_server, client, run_dir):
+    run_dir.mkdir(parents=True)
+    (run_dir / "overrides.yaml").write_text("- optimizer.lr=0.5\n- model=mlp\n")
+    tracker = _tracker(mlflow_server, run_dir, plots=False)
+    tracker.start_run()
+    tracker.end_run()
+    tags = client.get_run(tracker.run_id).data.tags
+    assert tags["accel.overrides"] == '["optimizer.lr=0.5", "model=mlp"]'

@@ -71,8 +71,10 @@ def _save_onnx(path: Path, target: Path) -> None:
 
 
 def _has_onnx() -> bool:
+    """MLflow's ONNX flavor needs both onnx and onnxruntime (it validates a session)."""
     try:
         import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
     except ImportError:
         return False
     return True

@@ -83,6 +83,7 @@ class Replayer:
             parent_id,
         )
         state.save(self.directory)
+        log.info("accel-mlflow: MLflow run %s at %s", run.info.run_id, state.tracking_uri)
         return run.info.run_id
 
     def _parent_run_id(self, state: RunState) -> str | None:

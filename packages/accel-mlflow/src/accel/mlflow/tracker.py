@@ -87,6 +87,9 @@ class MlflowTracker:
         self._parent_dir = _parent_dir
         self._worker: Worker | None = None
         self._parent: MlflowTracker | None = None
+        # the sender runs in the background: MLflow's "View run at" print would land in the
+        # middle of a progress bar (or a JSON on stdout); the run id is logged instead
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
         if self.uri.startswith(("http://", "https://")):
             # the spool owns retrying: MLflow's own default retries for minutes per request
             os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(http_retries))
@@ -152,7 +155,7 @@ class MlflowTracker:
 
     def _base_tags(self, name: str | None, tags: Mapping[str, str] | None) -> dict[str, Any]:
         base: dict[str, Any] = {**git_tags(), **version_tags(), **host_tags()}
-        base.update(override_tags(self.overrides))
+        base.update(override_tags(self.overrides or _saved_overrides(self.run_dir)))
         base[RUN_DIR_TAG] = str(self.run_dir.resolve())
         if name or self.run_name:
             base["mlflow.runName"] = name or self.run_name
@@ -300,6 +303,20 @@ class MlflowTracker:
     def _spill_at_exit(self) -> None:
         if self._worker is not None:
             self._worker.spill()
+
+
+def _saved_overrides(run_dir: Path) -> list[str]:
+    """The overrides accel-cli saved beside the run (`overrides.yaml`), if any."""
+    path = run_dir / "overrides.yaml"
+    if not path.is_file():
+        return []
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        return []
+    return [str(item) for item in loaded] if isinstance(loaded, list) else []
 
 
 def _to_yaml(data: Any) -> str:
