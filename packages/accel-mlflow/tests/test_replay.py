@@ -74,3 +74,35 @@ def test_server_stopped_mid_run_then_restarted_and_synced(mlflow_server, client,
     assert len(history) == 150  # every step exactly once
     assert sorted(m.step for m in history) == list(range(150))
     assert not Spool(tracker.directory).has_pending()
+
+
+CRASHING_RUN = """
+import os, signal, sys
+from accel.mlflow.tracker import MlflowTracker
+tracker = MlflowTracker(uri=sys.argv[1], run_dir=sys.argv[2], flush_interval=0.05, plots=False)
+tracker.start_run("crash")
+for step in range(100):
+    tracker.log_metrics({"loss": 1.0 / (step + 1)}, step)
+tracker.flush(timeout=2)  # the server is away: written to the spool, not sent
+os.kill(os.getpid(), signal.SIGKILL)  # no end_run, no atexit: a hard crash
+"""
+
+
+def test_a_hard_crash_while_offline_keeps_every_step_for_sync(mlflow_server, client, run_dir):
+    import subprocess
+    import sys
+
+    proxy = FlakyProxy(mlflow_server.port)  # down for the whole life of the crashing run
+    done = subprocess.run(
+        [sys.executable, "-c", CRASHING_RUN, proxy.uri, str(run_dir)], timeout=120, check=False
+    )
+    assert done.returncode == -9
+    proxy.up()
+    try:
+        result = CliRunner().invoke(app, ["sync", str(run_dir)])
+    finally:
+        proxy.down()
+    assert result.exit_code == 0, result.output
+    run_id = MlflowTracker(uri=proxy.uri, run_dir=run_dir).run_id
+    assert steps_of(client, run_id, "loss") == list(range(100))
+    assert client.get_run(run_id).info.status == "RUNNING"  # it never ended
