@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,19 @@ def write_tiny_project(root: Path) -> Path:
         (configs / rel).parent.mkdir(parents=True, exist_ok=True)
         (configs / rel).write_text(text)
     return configs
+
+
+@pytest.fixture(autouse=True)
+def forget_local_registrations() -> Iterator[None]:
+    """Names a test registers in-process (e.g. project plugins) do not leak into the next."""
+    from accel.core.registry import REGISTRIES
+
+    before = {kind: dict(reg._local) for kind, reg in REGISTRIES.items()}
+    yield
+    for kind, reg in REGISTRIES.items():
+        for name in set(reg._local) - set(before[kind]):
+            del reg._local[name]
+            reg._loaded.pop(name, None)
 
 
 @pytest.fixture

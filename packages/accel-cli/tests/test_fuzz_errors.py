@@ -100,6 +100,11 @@ OVERRIDE_CASES = (
     + [(s, "") for s in BAD_SYNTAX]
 )
 
+# A main.yaml that keeps the test project's tiny components (so only the broken part is wrong).
+TINY = (
+    "defaults:\n  - accel\n  - override model: tiny\n  - override data: tiny\n"
+    "  - override loss: tiny\n  - _self_\n"
+)
 FILE_CASES = [
     ("main.yaml", "defaults: [accel\n", "main.yaml"),
     ("main.yaml", "a: b: c\n", "main.yaml"),
@@ -109,17 +114,17 @@ FILE_CASES = [
     ("main.yaml", "- just\n- a list\n", "main"),
     ("main.yaml", "defaults:\n  - accel\n  - nope_group: x\n", "nope_group"),
     ("main.yaml", "defaults:\n  - accel\n  - override model: missing\n", "model/missing"),
-    ("main.yaml", "defaults:\n  - accel\n  - _self_\noptimiser: {lr: 1}\n", "optimiser"),
-    ("main.yaml", "defaults:\n  - accel\n  - _self_\nseed: abc\n", "seed"),
-    ("main.yaml", "defaults:\n  - accel\n  - _self_\ntrainer: {max_epochs: ten}\n", "max_epochs"),
-    ("main.yaml", "defaults:\n  - accel\n  - _self_\ntrainer: {epochs: 3}\n", "trainer.epochs"),
-    ("main.yaml", "defaults:\n  - accel\n  - _self_\ncallbacks: [progress]\n", "In 'main'"),
-    ("main.yaml", "defaults:\n  - accel\n  - _self_\nmetrics: accuracy\n", "metrics"),
+    ("main.yaml", TINY + "optimiser: {lr: 1}\n", "optimiser"),
+    ("main.yaml", TINY + "seed: abc\n", "seed"),
+    ("main.yaml", TINY + "trainer: {max_epochs: ten}\n", "max_epochs"),
+    ("main.yaml", TINY + "trainer: {epochs: 3}\n", "trainer.epochs"),
+    ("main.yaml", TINY + "callbacks: [progress]\n", "In 'main'"),
+    ("main.yaml", TINY + "metrics: accuracy\n", "metrics"),
     ("main.yaml", "defaults:\n  - accel\n  - _self_\nmodel: {name: resnet999}\n", "resnet999"),
-    ("main.yaml", "defaults:\n  - accel\n  - _self_\nseed: 1\nseed: 2\n", "main.yaml"),
+    ("main.yaml", TINY + "seed: 1\nseed: 2\n", "main.yaml"),
     ("main.yaml", "defaults:\n  - accelx\n", "accelx"),
     ("main.yaml", "defaults: 3\n", "main"),
-    ("main.yaml", "defaults:\n  - accel\n  - _self_\nseed: ${nowhere}\n", "seed"),
+    ("main.yaml", TINY + "seed: ${nowhere}\n", "seed"),
     ("optimizer/sgd.yaml", "name: sgd\nlr: [0.1\n", "sgd.yaml"),
     ("optimizer/sgd.yaml", "name: sgd\nlr: fast\n", "optimizer.lr"),
     ("optimizer/sgd.yaml", "name: sgdd\nlr: 0.1\n", "sgdd"),
