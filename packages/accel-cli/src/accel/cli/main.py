@@ -37,11 +37,21 @@ app = typer.Typer(
 app.add_typer(registry_app, name="registry")
 app.command("train", help=train_command.HELP)(train_command.train)
 app.command("test", help=test_command.HELP)(test_command.run_test)
-app.command("add", help=add_command.HELP)(add_command.add)
+app.command(
+    "add", help=add_command.HELP, short_help="Add a model, loss, optimizer, ... to this project."
+)(add_command.add)
 app.add_typer(configure_app, name="configure")
 app.add_typer(pipeline_app, name="pipeline")
-app.command("analyze-model", help=analyze_model.HELP)(analyze_model.analyze_model_command)
-app.command("analyze-data", help=analyze_data.HELP)(analyze_data.analyze_data_command)
+app.command(
+    "analyze-model",
+    help=analyze_model.HELP,
+    short_help="Parameters, MACs, per-layer table and latency of a model.",
+)(analyze_model.analyze_model_command)
+app.command(
+    "analyze-data",
+    help=analyze_data.HELP,
+    short_help="Dataset statistics, class balance and a PNG grid of samples.",
+)(analyze_data.analyze_data_command)
 
 
 def _print_versions(value: bool) -> None:
