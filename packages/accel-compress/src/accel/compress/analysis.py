@@ -48,7 +48,7 @@ def count_macs(model: nn.Module, example_inputs: torch.Tensor) -> int | None:
         macs, _ = tp.utils.count_ops_and_params(model, example_inputs[:1])
     except Exception:  # exotic modules the counter cannot trace: report no MACs, not a crash
         return None
-    return int(macs)
+    return int(macs) or None  # 0 means the counter saw no layers (e.g. an exported program)
 
 
 def size_on_disk(artifact: Any) -> int:

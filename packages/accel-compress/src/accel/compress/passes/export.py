@@ -86,12 +86,20 @@ def export_onnx_dynamo(model: nn.Module, example: torch.Tensor, path: Path) -> P
     with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         draft = Path(folder) / "model.onnx"
-        torch.onnx.export(program, f=str(draft), dynamo=True, opset_version=18)
+        quiet_onnx_logs()
+        torch.onnx.export(program, f=str(draft), dynamo=True, opset_version=18, verbose=False)
         proto = onnx.load(str(draft))  # pulls in the external .data weights
         with atomic_path(path) as temp:
             onnx.save_model(proto, str(temp))
             onnx.checker.check_model(str(temp), full_check=True)
     return path
+
+
+def quiet_onnx_logs() -> None:
+    """The dynamo exporter logs a warning per missing torchvision op: not our user's concern."""
+    import logging
+
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
 
 
 def export_program(model: nn.Module, example: torch.Tensor, path: Path) -> Path:
