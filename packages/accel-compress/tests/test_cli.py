@@ -99,6 +99,31 @@ def files_calib(files: dict[str, Path]) -> torch.Tensor:
     return torch.from_numpy(np.load(files["calib"]))
 
 
+def test_pruning_with_eval_data_reports_per_layer_sensitivity(files) -> None:
+    out = files["dir"] / "p"
+    result = invoke(
+        files["model"],
+        "--arch",
+        "test_cli_resnet",
+        "--prune",
+        "0.25",
+        "--eval-data",
+        files["eval"],
+        "--force",
+        "--repeats",
+        "3",
+        "-q",
+        "-o",
+        out,
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert {row["layer"] for row in report["sensitivity"]} >= {"stem.0", "layer1.conv1"}
+    assert "Per-layer pruning sensitivity" in (out / "report.md").read_text()
+    assert (out / "pruned" / "channels.json").is_file()
+    assert (out / "model.pt2").is_file()
+
+
 def test_int8_without_calibration_says_what_was_left(files) -> None:
     result = invoke(
         files["model"],

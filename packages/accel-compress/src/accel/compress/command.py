@@ -154,10 +154,16 @@ def run_command(options: dict[str, Any]) -> None:
         context,
         options["output"],
         name=name,
-        sensitivity=options["sensitivity"],
+        sensitivity=options["sensitivity"] or wants_sensitivity(recipe, context),
         quiet=options["quiet"],
     )
     typer.echo(summary(result.report))
+
+
+def wants_sensitivity(recipe: dict[str, Any], context: PassContext) -> bool:
+    """Per-layer sensitivity comes with every pruning report that has evaluation data."""
+    names = [p if isinstance(p, str) else p.get("name") for p in recipe.get("passes", [])]
+    return context.val_data is not None and any(n in ("prune", "prune_search") for n in names)
 
 
 def summary(report: dict[str, Any]) -> str:
