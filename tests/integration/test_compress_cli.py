@@ -83,3 +83,49 @@ def test_checkpoint_brings_its_model_and_data(tmp_path: Path) -> None:
     session = ort.InferenceSession(str(tmp_path / "out" / "model.onnx"))
     out = session.run(None, {"input": torch.rand(3, 1, 8, 8).numpy()})[0]
     assert out.shape == (3, 10)
+
+
+@pytest.mark.slow
+def test_trained_digits_checkpoint_to_int8_within_half_a_point(tmp_path: Path) -> None:
+    """Train with accel-core's Trainer on accel-cv's digits, then `accel compress` the
+    checkpoint with --max-drop 0.5: the gate passes and the int8 ONNX model is written."""
+    from accel.core.runtime import Trainer
+
+    config = {
+        "model": {"name": "repvgg", "in_channels": 1, "widths": [16, 32, 32, 64]},
+        "data": {"name": "digits", "batch_size": 32},
+    }
+    torch.manual_seed(0)
+    model = build("models", config["model"])
+    data = build("datasets", config["data"])
+    trainer = Trainer(max_epochs=8, run_dir=tmp_path / "run", seed=0, default_callbacks=False)
+    trainer.fit(
+        model,
+        data.train_dataloader(),
+        optimizer=torch.optim.Adam(model.parameters(), lr=3e-3),
+        loss=torch.nn.CrossEntropyLoss(),
+    )
+    save_checkpoint(
+        tmp_path / "checkpoints", "trained", {"model": model.state_dict()}, config=config
+    )
+    done = accel(
+        "compress",
+        "checkpoints/trained",
+        "--merge-branches",
+        "--quantize",
+        "int8",
+        "--max-drop",
+        "0.5",
+        "--repeats",
+        "3",
+        "-q",
+        "-o",
+        "out",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    quantize = next(s for s in report["steps"] if s["name"] == "quantize")
+    assert report["steps"][0]["accuracy"] > 90
+    assert report["steps"][0]["accuracy"] - quantize["accuracy"] <= 0.5
+    assert (tmp_path / "out" / "model.onnx").is_file()
