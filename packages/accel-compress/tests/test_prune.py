@@ -85,3 +85,28 @@ def test_bad_options_are_one_line_errors(options: dict, message: str) -> None:
 def test_prune_refuses_a_non_torch_artifact() -> None:
     with pytest.raises(ConfigError, match="prune works on a torch model"):
         Prune()("model.onnx", PassContext())  # type: ignore[arg-type]
+
+
+class FunctionalConv(nn.Module):
+    """A raw weight used through F.conv2d: torch-pruning does not see it as a layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 16, 3, padding=1)
+        self.w = nn.Parameter(torch.randn(8, 16, 3, 3))
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.conv(x))
+        x = nn.functional.conv2d(x, self.w, padding=1)
+        return self.fc(x.mean((2, 3)))
+
+
+def test_a_model_torch_pruning_cannot_handle_is_skipped_with_a_note() -> None:
+    model = FunctionalConv().eval()
+    context = PassContext(example_inputs=torch.randn(2, 1, 8, 8))
+    assert Prune(0.5)(model, context) is model
+    report = context.reports[-1]
+    assert report.status == "skipped"
+    assert "torch-pruning cannot prune this model" in report.notes[0]
+    assert model.conv.out_channels == 16  # the original is untouched

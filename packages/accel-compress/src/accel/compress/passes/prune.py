@@ -60,8 +60,21 @@ class Prune:
         example = context.example_inputs
         pruned = copy.deepcopy(model).eval()
         before = (count_params(model), count_macs(model, example))
-        pruner = self._pruner(pruned, example)
-        steps = self._run(pruner, pruned, example, context, before[1])
+        try:
+            pruner = self._pruner(pruned, example)
+            steps = self._run(pruner, pruned, example, context, before[1])
+            with torch.no_grad():
+                pruned(example)  # a layer torch-pruning does not know can break the model
+        except ConfigError:
+            raise
+        except Exception as error:  # unsupported layers: skip the pass, say why, never crash
+            report = context.record("prune", "skipped")
+            first = (str(error).strip().splitlines() or [""])[0][:160]
+            report.notes.append(
+                f"torch-pruning cannot prune this model ({type(error).__name__}: {first}); "
+                "kept it whole: add the layer involved to `ignored`"
+            )
+            return model
         after = (count_params(pruned), count_macs(pruned, example))
         report = context.record(
             "prune",
