@@ -101,7 +101,7 @@ def train_batches(run: FitRun) -> None:
                 step_lr(run)
             if s.global_step % log_every == 0:  # the only host sync of a step, and rare
                 check_finite(run)
-                s.logged = {"train/loss": loss.item(), "epoch": float(s.epoch)}
+                s.logged = {"train/loss_step": loss.item(), "epoch": float(s.epoch)}
             for handler in on_step:
                 handler(s)
         for handler in on_end:
