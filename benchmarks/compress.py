@@ -3,7 +3,7 @@
 accuracy of the same recipes on the digits model, plus the wall time of the whole
 `accel compress` command. Prints a JSON of ratios against fp32 eager.
 
-    uv run python benchmarks/compress_speed.py [--rounds 2] [--no-pt2e] [--no-cli] [-o out.json]
+    uv run python benchmarks/compress.py [--rounds 2] [--no-pt2e] [--no-cli] [-o out.json]
 
 The machine is shared: variants are measured in interleaved rounds and each keeps its best
 median, so a burst of load from other processes does not land on one variant only.
