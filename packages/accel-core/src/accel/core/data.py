@@ -78,6 +78,58 @@ def make_resumable(loader: Any, seed: int) -> tuple[Any, ResumableSampler | None
     return resumable, sampler
 
 
+class ShardedBatchSampler(Sampler[list[int]]):
+    """Rank `rank`'s contiguous share of every batch of `batches` (a global batch sampler).
+
+    With `pad`, a batch that does not split evenly is completed by repeating its first samples,
+    so every process trains on the same number of samples (DDP averages equal shares); without
+    it, shares are unpadded and an empty share is skipped (evaluation: each sample once).
+    """
+
+    def __init__(self, batches: Any, rank: int, world_size: int, pad: bool) -> None:
+        self.batches, self.rank, self.world_size, self.pad = batches, rank, world_size, pad
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for batch in self.batches:
+            share = self.share(list(batch))
+            if share:
+                yield share
+
+    def share(self, batch: list[int]) -> list[int]:
+        per = -(-len(batch) // self.world_size)
+        if self.pad:
+            batch = (batch * self.world_size)[: per * self.world_size]
+        return batch[self.rank * per : (self.rank + 1) * per]
+
+    def __len__(self) -> int:
+        return len(self.batches)  # an upper bound without padding (the last share may be empty)
+
+
+def shard_loader(loader: Any, rank: int, world_size: int, pad: bool) -> DataLoader:
+    """A copy of `loader` yielding this process's share of each of its batches."""
+    if not isinstance(loader, DataLoader) or isinstance(loader.dataset, IterableDataset):
+        raise ConfigError(
+            f"several processes need a DataLoader over a map-style dataset to split batches; "
+            f"got {type(loader).__name__}"
+            + (" over an IterableDataset" if isinstance(loader, DataLoader) else "")
+        )
+    workers = loader.num_workers
+    return DataLoader(
+        loader.dataset,
+        batch_sampler=ShardedBatchSampler(loader.batch_sampler, rank, world_size, pad),
+        num_workers=workers,
+        collate_fn=loader.collate_fn,
+        pin_memory=loader.pin_memory,
+        timeout=loader.timeout,
+        worker_init_fn=loader.worker_init_fn,
+        multiprocessing_context=loader.multiprocessing_context if workers else None,
+        generator=loader.generator,
+        prefetch_factor=loader.prefetch_factor if workers else None,
+        persistent_workers=loader.persistent_workers,
+        pin_memory_device=loader.pin_memory_device,
+    )
+
+
 def _is_wrappable(loader: Any) -> bool:
     return (
         isinstance(loader, DataLoader)

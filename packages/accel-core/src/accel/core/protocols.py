@@ -84,6 +84,9 @@ class Engine(Protocol):
     `autocast()` is the precision context of forward + loss; `backward` handles accumulation
     and loss scaling; `step(optimizer, model)` clips, steps and zeroes the gradients.
     Optional: `state_dict()`/`load_state_dict()` for state to checkpoint (a grad scaler).
+    Optional, for several processes (see `accel.core.runtime.distributed`): `world_size`,
+    `rank`, `is_main_process`, `prepare_loader(loader, train)`, `reduce(tensor, op)`,
+    `gather_object(obj)`, `barrier()`, `model_state_dict(model)`; without them, one process.
     """
 
     def setup(self, model: Any, optimizer: Any) -> tuple[Any, Any]: ...

@@ -16,9 +16,12 @@ class Callback:
 
     `priority` (int or highest/high/normal/low/lowest) orders callbacks: lower runs first.
     `state_dict`/`load_state_dict` let a callback's state travel in checkpoints.
+    `main_process_only = True` runs it on the main process only when there are several
+    (for callbacks that print or write); by default a callback runs on every process.
     """
 
     priority: int | str = "normal"
+    main_process_only: bool = False
 
     def state_dict(self) -> dict[str, Any]:
         return {}

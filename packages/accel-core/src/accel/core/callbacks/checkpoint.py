@@ -104,7 +104,8 @@ class ModelCheckpoint(Callback):
             self.best = previous
             raise
         self.last, self.directory = name, path.parent
-        self._prune(path.parent)
+        if getattr(state.trainer, "is_main_process", True):
+            self._prune(path.parent)
 
     def _prune(self, directory: Path) -> None:
         keep = {self.last, *(name for _, name in self.best)}

@@ -21,6 +21,7 @@ class MetricLogger(Callback):
     """
 
     priority = "low"
+    main_process_only = True  # with several processes, only the main one reports
 
     def __init__(self, filename: str = "metrics.jsonl", csv: bool = True) -> None:
         self.filename, self.csv = filename, csv

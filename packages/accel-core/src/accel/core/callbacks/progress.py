@@ -23,6 +23,7 @@ class ProgressBar(Callback):
     """Shows one bar per epoch (and per evaluation), refreshed at most `refresh_s` apart."""
 
     priority = "high"
+    main_process_only = True  # with several processes, only the main one reports
 
     def __init__(self, refresh_s: float = 0.2, console: Console | None = None) -> None:
         self.refresh_s = refresh_s

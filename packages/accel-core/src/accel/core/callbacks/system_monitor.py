@@ -28,6 +28,7 @@ class SystemMonitor(Callback):
     """On logging steps at most every `interval_s` seconds, and at each epoch end."""
 
     priority = "high"
+    main_process_only = True  # with several processes, only the main one reports
 
     def __init__(self, interval_s: float = 10.0) -> None:
         self.interval_s = interval_s

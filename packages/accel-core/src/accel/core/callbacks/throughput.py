@@ -12,6 +12,7 @@ class Throughput(Callback):
     """Adds `time/steps_per_s`, `time/samples_per_s` when logging, `time/epoch_s` per epoch."""
 
     priority = "high"
+    main_process_only = True  # with several processes, only the main one reports
 
     def __init__(self) -> None:
         self._mark: tuple[float, int] | None = None

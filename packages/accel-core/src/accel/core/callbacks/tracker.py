@@ -25,6 +25,7 @@ class TrackerCallback(Callback):
     """One tracker run per fit/validate/test call: params, step and epoch metrics, files."""
 
     priority = "lowest"
+    main_process_only = True  # with several processes, only the main one reports
 
     def __init__(self, tracker: Any, log_checkpoints: bool = True) -> None:
         if isinstance(

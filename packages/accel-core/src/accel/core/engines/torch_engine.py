@@ -44,6 +44,8 @@ def select_device(name: str) -> torch.device:
 class TorchEngine:
     """Forwards a few calls to torch: `setup`, `to_device`, `autocast`, `backward`, `step`."""
 
+    world_size, rank, is_main_process = 1, 0, True  # one process (see runtime/distributed.py)
+
     def __init__(
         self,
         device: str = "auto",

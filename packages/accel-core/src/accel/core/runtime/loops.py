@@ -13,6 +13,7 @@ from accel.core.callbacks.base import CallbackList
 from accel.core.data import ResumableSampler, split_batch
 from accel.core.errors import AccelError, ConfigError
 from accel.core.runtime.components import SchedulerPlan, scalar_loss_error
+from accel.core.runtime.distributed import reduce
 from accel.core.runtime.state import RunState
 
 
@@ -101,7 +102,8 @@ def train_batches(run: FitRun) -> None:
                 step_lr(run)
             if s.global_step % log_every == 0:  # the only host sync of a step, and rare
                 check_finite(run)
-                s.logged = {"train/loss_step": loss.item(), "epoch": float(s.epoch)}
+                logged_loss = reduce(engine, loss.detach(), "mean").item()
+                s.logged = {"train/loss_step": logged_loss, "epoch": float(s.epoch)}
             for handler in on_step:
                 handler(s)
         for handler in on_end:
@@ -168,6 +170,8 @@ def evaluate(
             for handler in on_batch:
                 handler(state)
     model.train(was_training)
+    total = reduce(engine, total)  # several processes: each saw its own samples, once
+    count = int(reduce(engine, torch.tensor(count, device=device)))
     results = {f"{prefix}/loss": float(total) / max(count, 1)} if loss_fn is not None else {}
     for name, metric in metrics.items():
         results[f"{prefix}/{name}"] = _scalar(metric.compute(), name)

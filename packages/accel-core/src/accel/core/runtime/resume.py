@@ -10,15 +10,22 @@ from typing import Any
 import torch
 
 from accel.core.checkpoint import CheckpointError, load_checkpoint, load_model_state, load_state
+from accel.core.runtime.distributed import gather_object, model_state_dict, reduce, world_size
 from accel.core.runtime.loops import FitRun, NonFiniteLossError
 from accel.core.seeding import capture_rng, restore_rng
 
 
 def collect_state(run: FitRun) -> dict[str, Any]:
-    """Model, optimizer, scheduler, engine, callbacks, loop position and RNG states."""
+    """Model, optimizer, scheduler, engine, callbacks, loop position and RNG states.
+
+    With several processes: the full weights, the loss summed so far averaged over processes,
+    and every process's RNG states (`rng_ranks`, the main process's also under `rng`).
+    """
     s, engine = run.state, run.engine
+    rng = capture_rng()
+    extra = {"rng_ranks": gather_object(engine, rng)} if world_size(engine) > 1 else {}
     return {
-        "model": run.model.state_dict(),
+        "model": model_state_dict(engine, run.model),
         "optimizer": run.optimizer.state_dict(),
         "scheduler": run.scheduler.scheduler.state_dict() if run.scheduler else None,
         "engine": engine.state_dict() if hasattr(engine, "state_dict") else {},
@@ -29,10 +36,11 @@ def collect_state(run: FitRun) -> dict[str, Any]:
             "batch_idx": s.batch_idx,
             "epoch_done": s.epoch_done,
             "seed": run.seed,
-            "loss_sum": float(run.loss_sum),
+            "loss_sum": float(reduce(engine, run.loss_sum, "mean")),
             "metrics": dict(s.metrics),
         },
-        "rng": capture_rng(),
+        "rng": rng,
+        **extra,
     }
 
 
@@ -51,7 +59,7 @@ def restore_state(run: FitRun, path: str | os.PathLike[str]) -> Path:
         if key in state["callbacks"] and hasattr(callback, "load_state_dict"):
             callback.load_state_dict(state["callbacks"][key])
     _restore_loop(run, state["loop"])
-    restore_rng(state["rng"])
+    restore_rng(_own_rng(state, run.engine))
     run.last_checkpoint = source
     return Path(source)
 
@@ -71,6 +79,14 @@ def _restore_loop(run: FitRun, loop: Mapping[str, Any]) -> None:
         else:
             s.epoch, s.batch_idx, s.epoch_done = s.epoch + 1, 0, False
             run.loss_sum = torch.zeros_like(run.loss_sum)
+
+
+def _own_rng(state: Mapping[str, Any], engine: Any) -> Any:
+    """This process's RNG states: its own if the checkpoint has one per process, else `rng`."""
+    ranks = state.get("rng_ranks")
+    if isinstance(ranks, list) and len(ranks) == world_size(engine):
+        return ranks[int(getattr(engine, "rank", 0))]
+    return state["rng"]
 
 
 def check_finite_weights(run: FitRun) -> None:

@@ -21,6 +21,14 @@ from accel.core.options import EngineOptions, LoopOptions
 from accel.core.protocols import check_protocol
 from accel.core.registry import build
 from accel.core.runtime.components import resolve_loss, resolve_optimizer, resolve_scheduler
+from accel.core.runtime.distributed import (
+    barrier,
+    check_devices,
+    is_main_process,
+    prepare_loader,
+    rank_callbacks,
+    reduce,
+)
 from accel.core.runtime.loops import FitRun, check_finite, evaluate, step_lr, train_batches
 from accel.core.runtime.resume import check_finite_weights, collect_state, restore_state
 from accel.core.runtime.state import RunState
@@ -62,6 +70,7 @@ class Trainer:
         log_every_n_steps: int = 50,
         val_every_n_epochs: int = 1,
         default_callbacks: bool = True,
+        devices: int = 1,
     ) -> None:
         self.options = LoopOptions(
             max_epochs,
@@ -76,11 +85,17 @@ class Trainer:
             device, precision, accumulate_grad_batches, clip_grad_norm, compile, channels_last
         )
         self.engine = _resolve_engine(engine, engine_options)
+        check_devices(devices, self.engine)
         self.run_dir = Path(self.options.run_dir or time.strftime("runs/%Y%m%d-%H%M%S"))
         self.callbacks = _resolve_callbacks(callbacks, tracker, default_callbacks)
         self.tracker = tracker
         self.config = dict(config) if config is not None else None
         self._run: FitRun | None = None
+
+    @property
+    def is_main_process(self) -> bool:
+        """True on the one process that writes files (always, with one process)."""
+        return is_main_process(self.engine)
 
     # ---- public API -------------------------------------------------------------------------
     def fit(
@@ -126,13 +141,17 @@ class Trainer:
             raise AccelError("save_checkpoint works during fit only (from a callback)")
         check_finite(run)
         check_finite_weights(run)
-        path = save_checkpoint(
-            self.run_dir / "checkpoints",
-            name,
-            collect_state(run),
-            config=self.config,
-            model_class=f"{type(run.model).__module__}.{type(run.model).__qualname__}",
-        )
+        state = collect_state(run)  # every process: it may gather (shards, RNG states)
+        path = self.run_dir / "checkpoints" / name
+        if self.is_main_process:
+            path = save_checkpoint(
+                path.parent,
+                name,
+                state,
+                config=self.config,
+                model_class=f"{type(run.model).__module__}.{type(run.model).__qualname__}",
+            )
+        barrier(self.engine)  # nobody reads or prunes before the main process has written
         run.last_checkpoint = str(path)
         run.state.checkpoint_path = path
         run.callbacks.fire("checkpoint_save", run.state)
@@ -166,6 +185,7 @@ class Trainer:
             set_deterministic(True)
         forward, optimizer = self.engine.setup(model, optimizer)
         loader, sampler = make_resumable(train_loader, seed)
+        loader = prepare_loader(self.engine, loader, train=True)
         state = RunState(
             trainer=self,
             run_dir=self.run_dir,
@@ -187,10 +207,10 @@ class Trainer:
             metrics=metric_objs,
             loader=loader,
             sampler=sampler,
-            val_loader=val_loader,
+            val_loader=prepare_loader(self.engine, val_loader, train=False),
             seed=seed,
             engine=self.engine,
-            callbacks=CallbackList(self.callbacks),
+            callbacks=CallbackList(rank_callbacks(self.callbacks, self.engine)),
             state=state,
             max_steps=self.options.max_steps,
             log_every_n_steps=self.options.log_every_n_steps,
@@ -224,7 +244,9 @@ class Trainer:
         if s.should_stop and s.batch_idx < s.num_batches:
             return  # max_steps reached mid-epoch
         check_finite(run)
-        s.metrics["train/loss"] = float(run.loss_sum) / max(s.batch_idx, 1)
+        s.metrics["train/loss"] = float(reduce(run.engine, run.loss_sum, "mean")) / max(
+            s.batch_idx, 1
+        )
         s.metrics["epoch"] = float(s.epoch)
         if run.val_loader is not None and (s.epoch + 1) % self.options.val_every_n_epochs == 0:
             s.metrics.update(self._validate_in_fit(run))
@@ -270,7 +292,8 @@ class Trainer:
         if loss_fn is None and not metric_objs:
             raise ConfigError(f"{stage} needs a loss or metrics (e.g. metrics=['accuracy'])")
         forward, _ = self.engine.setup(model, None)
-        callbacks = CallbackList(self.callbacks)
+        loader = prepare_loader(self.engine, loader, train=False)
+        callbacks = CallbackList(rank_callbacks(self.callbacks, self.engine))
         state = RunState(trainer=self, run_dir=self.run_dir, stage=stage, model=model)
         state.eval_stage, state.eval_num_batches = stage, count
         self.run_dir.mkdir(parents=True, exist_ok=True)
