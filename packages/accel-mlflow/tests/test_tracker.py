@@ -144,6 +144,18 @@ def test_child_runs_are_nested_under_the_parent(mlflow_server, client, run_dir):
         assert run.info.run_name == name
 
 
+def test_a_child_keeps_its_state_in_its_own_run_dir(mlflow_server, client, run_dir):
+    parent = _tracker(mlflow_server, run_dir, experiment="sweep")
+    parent.start_run("sweep")
+    child = parent.child("job-0", run_dir=run_dir / "job-0")
+    child.start_run()
+    child.end_run()
+    parent.end_run()
+    assert (run_dir / "job-0" / "mlflow").is_dir()
+    assert not (run_dir / "mlflow" / "children").exists()
+    assert client.get_run(child.run_id).data.tags["mlflow.parentRunId"] == parent.run_id
+
+
 def test_calls_without_a_run_are_config_errors(mlflow_server, run_dir):
     tracker = _tracker(mlflow_server, run_dir)
     with pytest.raises(ConfigError, match=r"no active run; call start_run\(\) first"):

@@ -22,10 +22,13 @@ def to_runtime(config: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_stage(config: Mapping[str, Any], stage: str, checkpoint: str | None = None) -> Any:
+def run_stage(
+    config: Mapping[str, Any], stage: str, checkpoint: str | None = None, tracker: Any = None
+) -> Any:
     """`run_from_config(config, stage)` of accel-core, imported only now (it imports torch).
 
-    `checkpoint` (a checkpoint, a `last` pointer or a run dir) is loaded before a test stage.
+    `checkpoint` (a checkpoint, a `last` pointer or a run dir) is loaded before a test stage;
+    `tracker` (a child run of a pipeline or sweep) replaces the config's tracker.
     """
     try:
         from accel.core.runtime import run_from_config
@@ -38,7 +41,7 @@ def run_stage(config: Mapping[str, Any], stage: str, checkpoint: str | None = No
         runtime_config = to_runtime(config)
         if checkpoint is not None:
             runtime_config["checkpoint"] = str(checkpoint)
-        return run_from_config(runtime_config, stage=stage)
+        return run_from_config(runtime_config, stage=stage, tracker=tracker)
 
 
 def apply_threads(config: Mapping[str, Any]) -> None:

@@ -98,7 +98,11 @@ class Engine(Protocol):
 
 @runtime_checkable
 class Tracker(Protocol):
-    """Sends a run's params, metrics and files to an experiment tracker."""
+    """Sends a run's params, metrics and files to an experiment tracker.
+
+    Optional: `child(name, run_dir=...)` returning a tracker for a nested run (a pipeline
+    step, a sweep job); without it those runs are tracked side by side, not nested.
+    """
 
     def start_run(self, name: str | None = None, tags: Mapping[str, str] | None = None) -> None: ...
     def log_params(self, params: Mapping[str, Any]) -> None: ...

@@ -228,8 +228,12 @@ class MlflowTracker:
             }
         )
 
-    def child(self, name: str, **options: Any) -> MlflowTracker:
-        """A tracker for a nested run (a pipeline step, a sweep job) under this one."""
+    def child(self, name: str, run_dir: str | Path | None = None, **options: Any) -> MlflowTracker:
+        """A tracker for a nested run (a pipeline step, a sweep job) under this one.
+
+        Its state lives in `run_dir` (the step's or job's own run directory) or, by default,
+        under this run's `children/`; it links to this run even if the server is down now.
+        """
         settings = {
             "uri": self.uri,
             "experiment": self.experiment,
@@ -241,7 +245,8 @@ class MlflowTracker:
             "alias": self.alias,
             **options,
         }
-        run_dir = self.directory / "children" / sanitize_key(name).replace("/", "_")
+        if run_dir is None:
+            run_dir = self.directory / "children" / sanitize_key(name).replace("/", "_")
         child = MlflowTracker(run_dir=run_dir, _parent_dir=self.directory, **settings)
         child._parent = self
         return child

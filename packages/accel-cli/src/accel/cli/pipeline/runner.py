@@ -11,7 +11,8 @@ from typing import Any
 
 from accel.cli.pipeline.report import write_report
 from accel.cli.pipeline.state import PipelineState, StepRecord
-from accel.cli.pipeline.steps import STEP_KINDS
+from accel.cli.pipeline.steps import STEP_KINDS, TRAINING_KINDS, StepResult
+from accel.cli.tracking import child_run, child_tracker, numeric_metrics, parent_run
 from accel.core.errors import AccelError, ConfigError
 
 log = logging.getLogger("accel.pipeline")
@@ -48,8 +49,22 @@ def check_pipeline(config: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def run_pipeline(config: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
-    """Run every step not yet done; state is saved after each, the report at the end."""
+    """Run every step not yet done; state is saved after each, the report at the end.
+
+    With a tracker in the config, the pipeline is one tracked run and each step a child run
+    (nested in MLflow); the report and the final model are logged on the pipeline's run.
+    """
     steps = check_pipeline(config)
+    with parent_run(config, run_dir, "pipeline") as tracker:
+        report = _run_steps(config, run_dir, steps, tracker)
+        if tracker is not None:
+            _log_outcome(tracker, run_dir, report)
+        return report
+
+
+def _run_steps(
+    config: Mapping[str, Any], run_dir: Path, steps: list[dict[str, Any]], tracker: Any
+) -> dict[str, Any]:
     state = PipelineState.load(run_dir)
     previous: dict[str, Any] | None = None
     history: dict[str, Any] = {}
@@ -65,7 +80,7 @@ def run_pipeline(config: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
         state.record(name, StepRecord("running"))
         start = time.perf_counter()
         try:
-            artifact, metrics = STEP_KINDS[kind](spec, config, previous, step_dir, history)
+            artifact, metrics = _run_step(spec, config, previous, step_dir, history, tracker)
         except BaseException as error:
             message = " ".join(str(error).split()) or type(error).__name__
             seconds = time.perf_counter() - start
@@ -80,6 +95,48 @@ def run_pipeline(config: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
         log.info("step %s: done in %.1f s", name, state.steps[name].seconds)
         previous = history[name] = artifact
     return write_report(run_dir, steps, state)
+
+
+def _run_step(
+    spec: dict[str, Any],
+    config: Mapping[str, Any],
+    previous: dict[str, Any] | None,
+    step_dir: Path,
+    history: dict[str, Any],
+    tracker: Any,
+) -> StepResult:
+    """One step; tracked as a child run: by the Trainer for training steps, else here."""
+    name, kind = spec["name"], spec.get("kind", spec["name"])
+    step = STEP_KINDS[kind]
+    if kind in TRAINING_KINDS:
+        child = child_tracker(tracker, name, step_dir)
+        return step(spec, config, previous, step_dir, history, tracker=child)
+    with child_run(tracker, name, step_dir, kind) as child:
+        artifact, metrics = step(spec, config, previous, step_dir, history)
+        if child is not None:
+            child.log_metrics(numeric_metrics(metrics), step=0)
+            if any(step_dir.iterdir()):
+                child.log_artifact(str(step_dir), "step")
+    return artifact, metrics
+
+
+def _log_outcome(tracker: Any, run_dir: Path, report: Mapping[str, Any]) -> None:
+    """The pipeline run gets the report, each model's test figures, and the final model."""
+    tracker.log_metrics(numeric_metrics({"models": report.get("models", {})}), step=0)
+    for name in ("report.md", "report.json"):
+        tracker.log_artifact(str(run_dir / name), "report")
+    final = _final_file(report)
+    if final is not None:
+        tracker.log_model(str(final), "model")
+
+
+def _final_file(report: Mapping[str, Any]) -> Path | None:
+    """The deployable file the last step that made one left (ONNX or pt2), if any."""
+    for record in reversed(list(report.get("steps", {}).values())):
+        artifact = record.get("artifact") or {}
+        if artifact.get("format") in ("onnx", "pt2") and Path(artifact["path"]).is_file():
+            return Path(artifact["path"])
+    return None
 
 
 def fresh_dir(path: Path) -> Path:

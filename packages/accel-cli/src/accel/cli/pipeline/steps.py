@@ -30,22 +30,30 @@ def deep_merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str,
 
 
 def step_config(spec: Mapping[str, Any], config: Mapping[str, Any], step_dir: Path) -> dict:
-    """The run's config with the step's `config:` changes and the step folder as run dir."""
+    """The run's config with the step's `config:` changes and the step folder as run dir
+    (the trainer's, and the tracker's when it takes one: each step is its own tracked run)."""
     merged = deep_merge(config, spec.get("config") or {})
     merged.setdefault("trainer", {})["run_dir"] = str(step_dir)
+    tracker = merged.get("tracker")
+    if isinstance(tracker, dict) and "run_dir" in tracker:
+        tracker["run_dir"] = str(step_dir)
     return merged
 
 
-def train_step(spec: Any, config: Any, previous: Any, step_dir: Path, history: Any) -> StepResult:
-    """Fit from scratch with accel-core's runtime; the artifact is the step's checkpoint dir."""
+def train_step(
+    spec: Any, config: Any, previous: Any, step_dir: Path, history: Any, tracker: Any = None
+) -> StepResult:
+    """Fit from scratch with accel-core's runtime; the artifact is the step's checkpoint dir.
+
+    `tracker` (a child run of the pipeline's) replaces the config's tracker."""
     from accel.cli.runtime_bridge import run_stage
 
-    metrics = run_stage(step_config(spec, config, step_dir), "fit")
+    metrics = run_stage(step_config(spec, config, step_dir), "fit", tracker=tracker)
     return {"format": "checkpoint", "path": str(step_dir)}, dict(metrics)
 
 
 def finetune_step(
-    spec: Any, config: Any, previous: Any, step_dir: Path, history: Any
+    spec: Any, config: Any, previous: Any, step_dir: Path, history: Any, tracker: Any = None
 ) -> StepResult:
     """Train the previous step's model further (e.g. after pruning) with the runtime's Trainer."""
     from accel.cli.runtime_bridge import shared_run_dir, to_runtime
@@ -58,6 +66,8 @@ def finetune_step(
     cfg = to_runtime(step_config(spec, config, step_dir))
     with shared_run_dir(step_dir):
         ctx = build_context(cfg, "fit")
+        if tracker is not None:
+            ctx.tracker = tracker
         optimizer = build("optimizers", cfg["optimizer"], params=model.parameters())
         scheduler = resolve_scheduler(cfg.get("scheduler"), optimizer)
         metrics = trainer_from_context(ctx).fit(
@@ -171,6 +181,8 @@ def _spec_of(record: dict[str, Any] | None) -> Any:
     return (manifest.get("model") or {}).get("spec")
 
 
+# steps whose Trainer reports to the tracker itself (they take a `tracker=` child run)
+TRAINING_KINDS = ("train", "finetune")
 STEP_KINDS: dict[str, Callable[..., StepResult]] = {
     "train": train_step,
     "finetune": finetune_step,

@@ -27,11 +27,18 @@ def trainer_from_context(ctx: Context) -> Trainer:
     )
 
 
-def run_from_config(cfg: Mapping[str, Any], stage: str = "fit") -> dict[str, float]:
-    """Build a Context through the registry and run `stage`; return its metrics."""
+def run_from_config(
+    cfg: Mapping[str, Any], stage: str = "fit", *, tracker: Any = None
+) -> dict[str, float]:
+    """Build a Context through the registry and run `stage`; return its metrics.
+
+    `tracker`, when given, replaces the config's: e.g. a child run of a pipeline or a sweep.
+    """
     if stage not in STAGES:
         raise ConfigError(f"stage {stage!r} is not valid; use one of {', '.join(STAGES)}")
     ctx = build_context(cfg, stage)
+    if tracker is not None:
+        ctx.tracker = tracker
     trainer = trainer_from_context(ctx)
     if stage == "fit":
         return trainer.fit(

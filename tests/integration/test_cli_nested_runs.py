@@ -1,0 +1,66 @@
+"""With `tracker=mlflow`, a pipeline is one MLflow run and each of its steps a nested child run;
+a sweep (`accel train -m`) is one parent run with a child run per job. Checked through MLflow's
+own client on a real sqlite-backed store."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+FAST = ["trainer.max_epochs=1", "~callbacks.progress", "tracker=mlflow"]
+
+
+def accel(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("ACCEL_CONFIGS", "ACCEL_RUN_DIR")}
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
+    done = subprocess.run(
+        [sys.executable, "-m", "accel.cli", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def runs_by_name(root: Path) -> tuple[Any, dict[str, Any]]:
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.get_experiment_by_name("accel")
+    runs = client.search_runs([experiment.experiment_id], max_results=100)
+    return client, {run.info.run_name: run for run in runs}
+
+
+def test_pipeline_steps_are_child_runs_of_the_pipeline_run(tmp_path: Path) -> None:
+    accel(tmp_path, "pipeline", "run", "pipeline=prune_int8", *FAST)
+    client, runs = runs_by_name(tmp_path)
+    steps = ["train", "prune", "finetune", "quantize", "export", "evaluate"]
+    parents = [r for r in runs.values() if r.data.tags.get("accel.stage") == "pipeline"]
+    assert len(parents) == 1
+    parent = parents[0]
+    children = {
+        name: run
+        for name, run in runs.items()
+        if run.data.tags.get("mlflow.parentRunId") == parent.info.run_id
+    }
+    # training steps are named by their step folder (00-train), the others by the step name
+    assert sorted(n.split("-", 1)[-1] for n in children) == sorted(steps)
+    assert all(run.info.status == "FINISHED" for run in [parent, *children.values()])
+    train = next(run for name, run in children.items() if name.endswith("train"))
+    assert "val/accuracy" in train.data.metrics
+    assert train.data.params["trainer.max_epochs"] == "1"
+    evaluate = children["evaluate"]
+    assert evaluate.data.metrics["models.quantize.test_accuracy"] > 0.5
+    assert parent.data.metrics["models.quantize.test_accuracy"] > 0.5
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    assert {"report/report.md", "report/report.json"} <= artifacts
+    # each training step registers its checkpoint; the alias ends on the pipeline's int8 model
+    candidate = client.get_model_version_by_alias("accel.model", "candidate")
+    assert candidate.run_id == parent.info.run_id
