@@ -340,3 +340,31 @@ def test_a_callback_with_an_unknown_event_is_rejected_when_the_trainer_is_made()
         ConfigError, match=r"callback Typo defines on_train_end: unknown event 'train_end'"
     ):
         Trainer(callbacks=[Typo()])
+
+
+def fit_mlp(run_dir: Path, **options: Any) -> tuple[nn.Module, dict[str, float]]:
+    """A dropout-free MLP (compiled dropout draws other random numbers than eager)."""
+    seed_everything(0)
+    data, model = TinyData(), nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    trainer = Trainer(max_epochs=1, run_dir=run_dir, seed=0, **options)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    result = trainer.fit(
+        model,
+        data.train_dataloader(),
+        data.val_dataloader(),
+        optimizer=optimizer,
+        loss="cross_entropy",
+        metrics=["accuracy"],
+    )
+    return model, result
+
+
+def test_compiled_fit_matches_eager_and_checkpoints_plain_weights(tmp_path: Path) -> None:
+    eager, eager_result = fit_mlp(tmp_path / "eager")
+    compiled, compiled_result = fit_mlp(tmp_path / "compiled", compile=True)
+    assert compiled_result["val/accuracy"] == pytest.approx(eager_result["val/accuracy"], abs=0.02)
+    for a, b in zip(eager.parameters(), compiled.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    manifest, tensors = load_checkpoint(tmp_path / "compiled")
+    state = model_state_dict(manifest, tensors)
+    assert set(state) == set(eager.state_dict())  # no `_orig_mod.` prefixes
