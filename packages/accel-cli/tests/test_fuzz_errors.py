@@ -11,7 +11,7 @@ from accel.cli.main import run
 
 UNKNOWN_KEYS = {
     "optimizer": ["lrr", "momentun", "nesterow", "weight_decy", "betas"],
-    "trainer": ["max_epoch", "epochs", "devices", "precison", "run_dirs", "gpus"],
+    "trainer": ["max_epoch", "epochs", "num_devices", "precison", "run_dirs", "gpus"],
     "data": ["batchsize", "seeds", "workers"],
     "model": ["num_class", "in_channel", "depth"],
     "loss": ["smoothing", "weight"],

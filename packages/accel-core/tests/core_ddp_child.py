@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader
 from accel.core.callbacks.checkpoint import ModelCheckpoint
 from accel.core.callbacks.metric_logger import MetricLogger
 from accel.core.runtime import Trainer, seed_everything
+from accel.core.runtime.distributed import end_process_group
 
 GLOBAL_BATCH, EPOCHS = 8, 2
 
@@ -56,6 +57,7 @@ def run(out: Path, engine: str) -> None:
     if trainer.is_main_process:
         save_file(model.state_dict(), str(out / "final.safetensors"))
         (out / "validate.json").write_text(json.dumps(results))
+    end_process_group()
     print(f"DONE rank {os.environ.get('RANK', '0')}", flush=True)
 
 

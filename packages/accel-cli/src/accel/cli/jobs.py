@@ -11,7 +11,9 @@ from typing import Any
 from accel.cli.config.load import load_config
 from accel.cli.config.rundir import claim_run_dir, log_to, save_run_files
 from accel.cli.config.sweep import expand_sweep
+from accel.cli.launch import end_process_group, is_main_rank, launched_externally, share_config
 from accel.cli.runtime_bridge import apply_threads
+from accel.core.errors import ConfigError
 
 log = logging.getLogger("accel.cli")
 Job = Callable[[dict[str, Any], Path], Any]
@@ -35,6 +37,8 @@ def print_configs(overrides: list[str], multirun: bool) -> None:
 
 def run_jobs(overrides: list[str], multirun: bool, job: Job) -> list[tuple[Path, Any]]:
     """Validate every job first (a bad sweep fails before any training), then run each."""
+    if launched_externally():
+        return run_launched_job(overrides, multirun, job)
     jobs = job_overrides(overrides, multirun)
     for each in jobs:
         load_config(each)
@@ -52,6 +56,35 @@ def run_jobs(overrides: list[str], multirun: bool, job: Job) -> list[tuple[Path,
             log.info("finished: %s", result)
         results.append((run_dir, result))
     return results
+
+
+def run_launched_job(overrides: list[str], multirun: bool, job: Job) -> list[tuple[Path, Any]]:
+    """One process of several (torchrun, accelerate launch): process 0 resolves the config and
+    claims the run directory, every process runs the job with that config; process 0 reports."""
+    if multirun:
+        raise ConfigError(
+            "-m (a sweep) cannot run under torchrun or accelerate launch: launch one job at a time"
+        )
+    checked = load_config(overrides).config  # every process: a bad config fails everywhere
+    device = str((checked.get("trainer") or {}).get("device", "auto"))
+    config = None
+    if is_main_rank():
+        config = load_config(overrides, claim=claim_run_dir).config
+        fill_tracker_overrides(config, overrides)
+        save_run_files(Path(config["trainer"]["run_dir"]), config, overrides)
+    config = share_config(config, device)
+    run_dir = Path(config["trainer"]["run_dir"])
+    apply_threads(config)
+    if not is_main_rank():
+        job(config, run_dir)
+        end_process_group()
+        return []
+    with log_to(run_dir):
+        log.info("run dir %s, overrides %s (process 0 of several)", run_dir, overrides)
+        result = job(config, run_dir)
+        log.info("finished: %s", result)
+    end_process_group()
+    return [(run_dir, result)]
 
 
 def fill_tracker_overrides(config: dict[str, Any], overrides: list[str]) -> None:

@@ -22,6 +22,10 @@ Examples:
   accel train -m optimizer.lr=0.1,0.01      (two jobs, two run directories)
 
   accel train --cfg                          (print the resolved config)
+
+  accel train trainer.engine=accelerate trainer.devices=2
+                                             (2 processes, one run directory; needs
+                                              accel-core[accelerate])
 """
 
 
@@ -40,7 +44,20 @@ def train(
 
 
 def fit_and_test(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    """Fit, then evaluate the last weights on the test split; both stages' metrics."""
+    """Fit, then evaluate the last weights on the test split; both stages' metrics.
+
+    With `trainer.devices` > 1 the workers do it (see `accel.cli.launch`), all in `run_dir`.
+    """
+    from accel.cli.launch import launch, processes_to_launch
+
+    processes = processes_to_launch(config)
+    if processes > 1:
+        return launch(run_dir, processes)
+    return fit_and_test_here(config, run_dir)
+
+
+def fit_and_test_here(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    """Fit and test in this process."""
     from accel.cli.runtime_bridge import run_stage
 
     metrics = stats(run_stage(config, "fit"))

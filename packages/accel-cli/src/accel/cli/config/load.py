@@ -16,7 +16,7 @@ from accel.core.errors import ConfigError
 
 RUN_DIR_KEY = "trainer.run_dir"
 # Trainer arguments that are not loop or engine options (checked by the Trainer itself).
-TRAINER_ONLY_KEYS = ("default_callbacks", "engine")
+TRAINER_ONLY_KEYS = ("default_callbacks", "engine", "devices")
 
 
 @dataclass(frozen=True)

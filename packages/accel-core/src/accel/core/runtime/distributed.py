@@ -73,3 +73,17 @@ def check_devices(devices: Any, engine: Any) -> None:
         raise ConfigError(
             f"trainer.devices={devices} but {started} processes were started; make them agree"
         )
+
+
+def end_process_group() -> None:
+    """After a successful run of several processes: wait for all, then close the process group.
+
+    Call it once at the end of a script started by torchrun / accelerate launch (the `accel`
+    command does). Leaving gloo's group to interpreter shutdown can abort a process that
+    exits after its peers ("terminate called without an active exception").
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
