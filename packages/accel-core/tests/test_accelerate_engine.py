@@ -139,6 +139,36 @@ def test_one_accelerate_process_accumulates_like_the_torch_engine(tmp_path: Path
         assert torch.allclose(weights[0][name], weights[1][name], atol=1e-6), name
 
 
+def test_bf16_mixed_precision_through_accelerate_trains_on_cpu(tmp_path: Path) -> None:
+    from core_ddp_child import make_model
+    from core_tiny import tiny_tensors
+
+    torch.manual_seed(0)
+    model = make_model()
+    loader = DataLoader(tiny_tensors(64), batch_size=8)
+    trainer = Trainer(
+        engine="accelerate", device="cpu", precision="bf16", max_epochs=3, seed=0,
+        default_callbacks=False, run_dir=tmp_path,
+    )  # fmt: skip
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
+    losses = []
+    for _ in range(2):
+        fit = trainer.fit(model, loader, optimizer=optimizer, loss="cross_entropy")
+        losses.append(fit["train/loss"])
+    assert losses[1] < losses[0]  # it learns under bf16 autocast
+    out = model(torch.randn(2, 8))  # Accelerate ran it in bf16, then handed fp32 back
+    assert out.dtype == torch.float32
+    assert torch.equal(out, out.bfloat16().float())
+    with trainer.engine.autocast():
+        assert model[0](torch.randn(2, 8)).dtype == torch.bfloat16
+
+
+def test_launcher_fsdp_flag_must_agree_with_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
+    with pytest.raises(ConfigError, match="accelerate launch --use_fsdp was given"):
+        Trainer(engine="accelerate", device="cpu")
+
+
 def test_fsdp_on_cpu_is_refused_in_one_line() -> None:
     with pytest.raises(ConfigError, match=r"strategy='fsdp' needs CUDA GPUs \(device is cpu\)"):
         Trainer(engine={"name": "accelerate", "strategy": "fsdp"}, device="cpu")

@@ -81,6 +81,7 @@ def launch(run_dir: Path, processes: int, command: str = "accel train") -> dict[
     """Run the workers on `run_dir/config.yaml`; the main worker's metrics, or one-line error."""
     import json
 
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
@@ -100,6 +101,11 @@ def launch(run_dir: Path, processes: int, command: str = "accel train") -> dict[
         elastic_launch(config, sys.executable)(*args)
     except ChildFailedError as error:
         raise WorkerFailedError(describe_failure(error, run_dir, command)) from None
+    except SignalException as error:  # Ctrl-C or a kill of this process: workers stopped
+        raise WorkerFailedError(
+            f"stopped by {error.sigval.name}; all {processes} processes stopped. Resume from "
+            f"the last checkpoint with: {resume_command(run_dir, command)}"
+        ) from None
     finally:
         os.environ.pop(WORKER_ENV, None)
     result = run_dir / RESULT_FILE

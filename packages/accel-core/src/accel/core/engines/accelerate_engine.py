@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,6 +53,7 @@ class AccelerateEngine:
 
         wanted = select_device(device)  # an unavailable device is a one-line error here
         check_strategy(strategy, wanted)
+        check_launcher_flags(strategy)
         check_precision(self.options.precision, wanted)
         self.strategy = strategy
         reset_single_process_state()
@@ -175,6 +177,20 @@ def check_strategy(strategy: str, device: torch.device) -> None:
         raise ConfigError(
             f"trainer.engine.strategy='fsdp' needs CUDA GPUs (device is {device.type}): "
             "use strategy='ddp' on CPU"
+        )
+
+
+def check_launcher_flags(strategy: str) -> None:
+    """`accelerate launch --use_fsdp/--use_deepspeed` would change what this engine set up."""
+    if os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true":
+        raise ConfigError(
+            "accelerate launch --use_deepspeed is not supported by trainer.engine=accelerate; "
+            "use DDP (the default) or trainer.engine={name: accelerate, strategy: fsdp}"
+        )
+    if os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true" and strategy != "fsdp":
+        raise ConfigError(
+            f"accelerate launch --use_fsdp was given but trainer.engine.strategy={strategy!r}: "
+            "choose FSDP in the config, trainer.engine={name: accelerate, strategy: fsdp}"
         )
 
 
