@@ -86,7 +86,8 @@ class Engine(Protocol):
     Optional: `state_dict()`/`load_state_dict()` for state to checkpoint (a grad scaler).
     Optional, for several processes (see `accel.core.runtime.distributed`): `world_size`,
     `rank`, `is_main_process`, `prepare_loader(loader, train)`, `reduce(tensor, op)`,
-    `gather_object(obj)`, `barrier()`, `model_state_dict(model)`; without them, one process.
+    `gather_object(obj)`, `barrier()`, `full_state(...)`/`load_full_state(...)`; without them,
+    one process.
     """
 
     def setup(self, model: Any, optimizer: Any) -> tuple[Any, Any]: ...

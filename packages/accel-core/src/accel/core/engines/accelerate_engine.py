@@ -160,11 +160,31 @@ class AccelerateEngine:
         """Wait until every process reaches this point."""
         self.accelerator.wait_for_everyone()
 
-    def model_state_dict(self, model: nn.Module) -> dict[str, Any]:
-        """The full (unsharded) weights; under FSDP a collective, gathered on every process."""
+    def full_state(self, model: nn.Module, optimizer: Any) -> tuple[Any, Any]:
+        """Full (unsharded) weights and optimizer state; under FSDP a collective on every
+        process, gathered to the main one (the optimizer state is then keyed by parameter name).
+        Not tested here: FSDP needs GPUs."""
         if self.strategy != "fsdp":
-            return model.state_dict()
-        return dict(self.accelerator.get_state_dict(self._prepared, unwrap=True))
+            return model.state_dict(), optimizer.state_dict()
+        from torch.distributed.checkpoint import state_dict as dcp
+
+        options = dcp.StateDictOptions(full_state_dict=True, cpu_offload=True)
+        raw = getattr(optimizer, "optimizer", optimizer)
+        weights = dcp.get_model_state_dict(model, options=options)
+        return weights, dcp.get_optimizer_state_dict(model, raw, options=options)
+
+    def load_full_state(self, model: nn.Module, optimizer: Any, weights: Any, opt: Any) -> bool:
+        """Under FSDP, shard full weights and optimizer state back in (True); else False, and
+        the runtime loads them itself. Not tested here: FSDP needs GPUs."""
+        if self.strategy != "fsdp":
+            return False
+        from torch.distributed.checkpoint import state_dict as dcp
+
+        options = dcp.StateDictOptions(full_state_dict=True)
+        dcp.set_model_state_dict(model, weights, options=options)
+        raw = getattr(optimizer, "optimizer", optimizer)
+        dcp.set_optimizer_state_dict(model, raw, opt, options=options)
+        return True
 
 
 def check_strategy(strategy: str, device: torch.device) -> None:

@@ -1,7 +1,8 @@
 """What the runtime asks of an engine that runs several processes, with one-process defaults.
 
 An engine may offer `world_size`, `rank`, `is_main_process`, `prepare_loader(loader, train)`,
-`reduce(tensor, op)`, `gather_object(obj)`, `barrier()` and `model_state_dict(model)`; an engine
+`reduce(tensor, op)`, `gather_object(obj)`, `barrier()`, `full_state(model, optimizer)` and
+`load_full_state(model, optimizer, weights, optimizer_state)` (sharded models); an engine
 without them (the torch engine, a user's engine) is one process and nothing changes.
 """
 
@@ -44,11 +45,18 @@ def barrier(engine: Any) -> None:
         engine.barrier()
 
 
-def model_state_dict(engine: Any, model: Any) -> Any:
-    """The model's full weights (an FSDP engine gathers its shards)."""
-    if hasattr(engine, "model_state_dict"):
-        return engine.model_state_dict(model)
-    return model.state_dict()
+def full_state(engine: Any, model: Any, optimizer: Any) -> tuple[Any, Any]:
+    """The model's full weights and the optimizer's state (an FSDP engine gathers shards)."""
+    if hasattr(engine, "full_state"):
+        weights, state = engine.full_state(model, optimizer)
+        return weights, state
+    return model.state_dict(), optimizer.state_dict()
+
+
+def load_full_state(engine: Any, model: Any, optimizer: Any, weights: Any, opt: Any) -> bool:
+    """True if the engine loaded weights and optimizer state itself (sharded models)."""
+    load = getattr(engine, "load_full_state", None)
+    return bool(load(model, optimizer, weights, opt)) if load is not None else False
 
 
 def rank_callbacks(callbacks: Iterable[Any], engine: Any) -> list[Any]:

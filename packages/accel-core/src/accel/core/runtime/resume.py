@@ -10,7 +10,13 @@ from typing import Any
 import torch
 
 from accel.core.checkpoint import CheckpointError, load_checkpoint, load_model_state, load_state
-from accel.core.runtime.distributed import gather_object, model_state_dict, reduce, world_size
+from accel.core.runtime.distributed import (
+    full_state,
+    gather_object,
+    load_full_state,
+    reduce,
+    world_size,
+)
 from accel.core.runtime.loops import FitRun, NonFiniteLossError
 from accel.core.seeding import capture_rng, restore_rng
 
@@ -24,9 +30,10 @@ def collect_state(run: FitRun) -> dict[str, Any]:
     s, engine = run.state, run.engine
     rng = capture_rng()
     extra = {"rng_ranks": gather_object(engine, rng)} if world_size(engine) > 1 else {}
+    weights, optimizer = full_state(engine, run.model, run.optimizer)
     return {
-        "model": model_state_dict(engine, run.model),
-        "optimizer": run.optimizer.state_dict(),
+        "model": weights,
+        "optimizer": optimizer,
         "scheduler": run.scheduler.scheduler.state_dict() if run.scheduler else None,
         "engine": engine.state_dict() if hasattr(engine, "state_dict") else {},
         "callbacks": {k: _callback_state(c) for k, c in run.callbacks.keyed().items()},
@@ -49,8 +56,11 @@ def restore_state(run: FitRun, path: str | os.PathLike[str]) -> Path:
     manifest, tensors = load_checkpoint(path)
     state = load_state(manifest, tensors)
     source = manifest["path"]
-    load_model_state(run.model, state["model"], source)
-    _load_into(run.optimizer, state["optimizer"], "optimizer", source)
+    if not load_full_state(
+        run.engine, run.model, run.optimizer, state["model"], state["optimizer"]
+    ):
+        load_model_state(run.model, state["model"], source)
+        _load_into(run.optimizer, state["optimizer"], "optimizer", source)
     if run.scheduler is not None and state.get("scheduler") is not None:
         _load_into(run.scheduler.scheduler, state["scheduler"], "scheduler", source)
     if hasattr(run.engine, "load_state_dict"):
@@ -92,7 +102,8 @@ def _own_rng(state: Mapping[str, Any], engine: Any) -> Any:
 def check_finite_weights(run: FitRun) -> None:
     """Refuse to checkpoint weights that are NaN or infinite (the previous one stays last)."""
     for name, param in run.model.named_parameters():
-        if not bool(torch.isfinite(param).all()):
+        local = param.to_local() if hasattr(param, "to_local") else param  # a shard (FSDP)
+        if not bool(torch.isfinite(local).all()):
             s = run.state
             raise NonFiniteLossError(
                 f"parameter {name} became non-finite by epoch {s.epoch} step {s.global_step}: "
