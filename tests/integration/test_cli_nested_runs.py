@@ -64,3 +64,16 @@ def test_pipeline_steps_are_child_runs_of_the_pipeline_run(tmp_path: Path) -> No
     # each training step registers its checkpoint; the alias ends on the pipeline's int8 model
     candidate = client.get_model_version_by_alias("accel.model", "candidate")
     assert candidate.run_id == parent.info.run_id
+
+
+def test_sweep_jobs_are_child_runs_of_the_sweep_run(tmp_path: Path) -> None:
+    accel(tmp_path, "train", "-m", "optimizer.lr=0.1,0.01", *FAST)
+    _, runs = runs_by_name(tmp_path)
+    parents = [r for r in runs.values() if r.data.tags.get("accel.stage") == "sweep"]
+    assert len(parents) == 1
+    children = [
+        r for r in runs.values() if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id
+    ]
+    assert sorted(r.data.params["optimizer.lr"] for r in children) == ["0.01", "0.1"]
+    assert all("test/accuracy" in r.data.metrics for r in children)
+    assert {r.info.status for r in [*children, parents[0]]} == {"FINISHED"}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,12 @@ from accel.cli.config.rundir import claim_run_dir, log_to, save_run_files
 from accel.cli.config.sweep import expand_sweep
 from accel.cli.launch import end_process_group, is_main_rank, launched_externally, share_config
 from accel.cli.runtime_bridge import apply_threads
+from accel.cli.tracking import child_tracker, parent_run
 from accel.core.errors import ConfigError
 
 log = logging.getLogger("accel.cli")
-Job = Callable[[dict[str, Any], Path], Any]
+# `job(config, run_dir)`; in a tracked sweep also `tracker=` (the job's child run)
+Job = Callable[..., Any]
 
 
 def job_overrides(overrides: list[str], multirun: bool) -> list[list[str]]:
@@ -43,19 +46,39 @@ def run_jobs(overrides: list[str], multirun: bool, job: Job) -> list[tuple[Path,
     for each in jobs:
         load_config(each)
     results = []
-    for index, each in enumerate(jobs):
-        number = index if multirun else None
-        loaded = load_config(each, claim=partial(claim_run_dir, job=number))
-        run_dir = Path(loaded.config["trainer"]["run_dir"])
-        fill_tracker_overrides(loaded.config, each)
-        save_run_files(run_dir, loaded.config, each)
-        with log_to(run_dir):
-            log.info("run dir %s, overrides %s", run_dir, each)
-            apply_threads(loaded.config)
-            result = job(loaded.config, run_dir)
-            log.info("finished: %s", result)
-        results.append((run_dir, result))
+    with sweep_run(overrides, jobs, multirun) as parent:
+        for index, each in enumerate(jobs):
+            number = index if multirun else None
+            loaded = load_config(each, claim=partial(claim_run_dir, job=number))
+            run_dir = Path(loaded.config["trainer"]["run_dir"])
+            fill_tracker_overrides(loaded.config, each)
+            save_run_files(run_dir, loaded.config, each)
+            tracker = child_tracker(parent, run_dir.name, run_dir)
+            with log_to(run_dir):
+                log.info("run dir %s, overrides %s", run_dir, each)
+                apply_threads(loaded.config)
+                if tracker is None:
+                    result = job(loaded.config, run_dir)
+                else:
+                    result = job(loaded.config, run_dir, tracker=tracker)
+                log.info("finished: %s", result)
+            results.append((run_dir, result))
     return results
+
+
+@contextmanager
+def sweep_run(overrides: list[str], jobs: list[list[str]], multirun: bool) -> Iterator[Any]:
+    """A sweep of several jobs with a nesting tracker is one parent run (in `<base>-sweep`)
+    whose children are the jobs; otherwise None."""
+    if not multirun or len(jobs) < 2 or not load_config(jobs[0]).config.get("tracker"):
+        yield None
+        return
+    loaded = load_config(jobs[0], claim=lambda base: claim_run_dir(f"{base}-sweep"))
+    sweep_dir = Path(loaded.config["trainer"]["run_dir"])
+    fill_tracker_overrides(loaded.config, overrides)
+    params = {"sweep.overrides": " ".join(overrides), "sweep.jobs": len(jobs)}
+    with parent_run(loaded.config, sweep_dir, "sweep", params=params) as parent:
+        yield parent
 
 
 def run_launched_job(overrides: list[str], multirun: bool, job: Job) -> list[tuple[Path, Any]]:

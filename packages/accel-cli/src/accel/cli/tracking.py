@@ -25,9 +25,15 @@ def tracker_spec(config: Mapping[str, Any], run_dir: Path) -> dict[str, Any] | N
 
 
 @contextmanager
-def parent_run(config: Mapping[str, Any], run_dir: Path, stage: str) -> Iterator[Any]:
+def parent_run(
+    config: Mapping[str, Any],
+    run_dir: Path,
+    stage: str,
+    params: Mapping[str, Any] | None = None,
+) -> Iterator[Any]:
     """Yield a started parent run for `config` (None without a nesting tracker); end it with
-    FINISHED, FAILED (an error) or KILLED (Ctrl-C). Resuming reattaches to the same run."""
+    FINISHED, FAILED (an error) or KILLED (Ctrl-C). Resuming reattaches to the same run.
+    Its params are `params`, else the flattened config."""
     spec = tracker_spec(config, run_dir)
     if spec is None:
         yield None
@@ -40,7 +46,7 @@ def parent_run(config: Mapping[str, Any], run_dir: Path, stage: str) -> Iterator
         yield None
         return
     tracker.start_run(name=run_dir.name, tags={"accel.stage": stage})
-    tracker.log_params(flatten(config))
+    tracker.log_params(dict(params) if params is not None else flatten(config))
     try:
         yield tracker
     except KeyboardInterrupt:

@@ -43,23 +43,24 @@ def train(
         print_summary("accel train", run_dir, stats(result))
 
 
-def fit_and_test(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+def fit_and_test(config: dict[str, Any], run_dir: Path, tracker: Any = None) -> dict[str, Any]:
     """Fit, then evaluate the last weights on the test split; both stages' metrics.
 
-    With `trainer.devices` > 1 the workers do it (see `accel.cli.launch`), all in `run_dir`.
+    With `trainer.devices` > 1 the workers do it (see `accel.cli.launch`), all in `run_dir`
+    (tracked by the config's tracker from process 0). `tracker`: a sweep job's child run.
     """
     from accel.cli.launch import launch, processes_to_launch
 
     processes = processes_to_launch(config)
     if processes > 1:
         return launch(run_dir, processes)
-    return fit_and_test_here(config, run_dir)
+    return fit_and_test_here(config, run_dir, tracker)
 
 
-def fit_and_test_here(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    """Fit and test in this process."""
+def fit_and_test_here(config: dict[str, Any], run_dir: Path, tracker: Any = None) -> dict[str, Any]:
+    """Fit and test in this process (one tracked run: the test reattaches to the fit's)."""
     from accel.cli.runtime_bridge import run_stage
 
-    metrics = stats(run_stage(config, "fit"))
-    metrics.update(stats(run_stage(config, "test", checkpoint=str(run_dir))))
+    metrics = stats(run_stage(config, "fit", tracker=tracker))
+    metrics.update(stats(run_stage(config, "test", checkpoint=str(run_dir), tracker=tracker)))
     return metrics
