@@ -9,7 +9,14 @@ import torch
 from compress_models import MLP, TinyResNet
 
 from accel.compress import export_onnx
-from accel.compress.analysis import analyze, count_macs, count_params, latency_ms, size_on_disk
+from accel.compress.analysis import (
+    analyze,
+    compare_latency,
+    count_macs,
+    count_params,
+    latency_ms,
+    size_on_disk,
+)
 from accel.compress.artifacts import OnnxModel
 
 
@@ -54,3 +61,13 @@ def test_analyze_torch_and_onnx_side_by_side(tmp_path: Path) -> None:
     assert set(torch_result["latency"]) == {"1", "4"}
     assert onnx_result["latency"]["1"]["runtime"] == "onnxruntime"
     assert abs(onnx_result["params"] - torch_result["params"]) < 0.02 * torch_result["params"]
+
+
+def test_compare_latency_times_both_in_alternation_and_finds_the_faster() -> None:
+    deep = torch.nn.Sequential(*[torch.nn.Linear(256, 256) for _ in range(8)]).eval()
+    shallow = torch.nn.Linear(256, 256).eval()
+    result = compare_latency(deep, shallow, torch.randn(64, 256), rounds=5)
+    assert result["rounds"] == 5
+    assert result["before_ms"] > result["after_ms"]
+    assert result["speedup"] > 2  # eight layers against one
+    assert result["batch"] == 64

@@ -122,6 +122,10 @@ def test_merge_then_fold_then_export_writes_every_report_file(digits, tmp_path) 
     markdown = (tmp_path / "o" / "report.md").read_text()
     assert "| merge_branches | applied |" in markdown
     assert "ms @32" in markdown
+    side = result.report["side_by_side"]  # original vs result, timed in alternation
+    assert set(side) == {str(b) for b in FAST["batches"]}
+    assert all(entry["speedup"] > 0 and entry["rounds"] >= 3 for entry in side.values())
+    assert "## Original vs result, side by side" in markdown
     saved = json.loads((tmp_path / "o" / "recipe.json").read_text())
     assert saved["passes"][0] == "merge_branches"
 

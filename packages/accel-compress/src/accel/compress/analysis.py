@@ -107,6 +107,33 @@ def latency_ms(
     }
 
 
+def compare_latency(
+    before: Any, after: Any, inputs: torch.Tensor, *, rounds: int = 10, budget_s: float = 4.0
+) -> dict[str, Any]:
+    """`before` and `after` timed side by side: one call of each per round, the order flipped
+    every round, so a busy machine slows both alike. The speed-up is the median of the
+    per-round ratios (robust where two separate medians are not)."""
+    runs = (Runner(before), Runner(after))
+    last = sum(warm_up(run, inputs, 1) for run in runs)
+    rounds = max(3, min(rounds, int(budget_s / max(last, 1e-6))))
+    times: tuple[list[float], list[float]] = ([], [])
+    for index in range(rounds):
+        order = (0, 1) if index % 2 == 0 else (1, 0)
+        for which in order:
+            start = time.perf_counter()
+            runs[which](inputs)
+            times[which].append((time.perf_counter() - start) * 1000)
+    ratios = [a / b for a, b in zip(*times, strict=True) if b > 0]
+    return {
+        "before_ms": statistics.median(times[0]),
+        "after_ms": statistics.median(times[1]),
+        "speedup": statistics.median(ratios),
+        "rounds": rounds,
+        "batch": int(inputs.shape[0]),
+        "threads": runs[0].threads,
+    }
+
+
 def warm_up(
     run: Runner, inputs: torch.Tensor, calls: int, seconds: float = 0.5, slow: float = 1.0
 ) -> float:

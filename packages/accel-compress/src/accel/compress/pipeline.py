@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from accel.compress.analysis import analyze
+from accel.compress.analysis import analyze, batch_of, compare_latency
 from accel.compress.artifacts import ExportedModel, OnnxModel
 from accel.compress.atomic import atomic_dir, write_json
 from accel.compress.data import take_inputs
@@ -71,6 +71,9 @@ def compress(
             run.step(spec)
         problems = run.problems + final_problems(run, max_drop)
         report = run.report(name, recipe, problems)
+        if run.artifact is not run.original:
+            with progress.task("compare side by side"):
+                report["side_by_side"] = run.side_by_side()
         if sensitivity and isinstance(model, torch.nn.Module):
             with progress.task("per-layer sensitivity"):
                 report["sensitivity"] = sensitivity_rows(model, context, inputs)
@@ -129,6 +132,15 @@ class Run:
         if isinstance(artifact, torch.nn.Module):
             self.macs = result["macs"]
         return result
+
+    def side_by_side(self) -> dict[str, Any]:
+        """Original and result timed in alternation at each batch size (the figures the
+        summary states: ratios measured apart drift with the machine's load)."""
+        example = self.context.example_inputs
+        return {
+            str(size): compare_latency(self.original, self.artifact, batch_of(example, size))
+            for size in self.batches
+        }
 
     def accuracy(self, artifact: Any) -> float | None:
         return None if self.context.evaluate is None else self.context.evaluate(artifact)

@@ -75,12 +75,32 @@ def markdown(report: dict[str, Any]) -> str:
     )
     lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(row(s)) + " |" for s in report.get("steps", [])]
+    lines += side_by_side_section(report.get("side_by_side"))
     notes = [f"- {s['name']}: {n}" for s in report.get("steps", []) for n in s.get("notes", [])]
     notes += [f"- {p}" for p in report.get("problems", [])]
     if notes:
         lines += ["", "## Notes", "", *notes]
     lines += search_section(report.get("search")) + sensitivity_section(report.get("sensitivity"))
     return "\n".join(lines) + "\n"
+
+
+def side_by_side_section(compared: dict[str, Any] | None) -> list[str]:
+    """Original vs result timed in alternation: the speed-up to quote."""
+    if not compared:
+        return []
+    lines = [
+        "",
+        "## Original vs result, side by side",
+        "",
+        "| batch | original (ms) | result (ms) | speed-up | rounds |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for batch, entry in sorted(compared.items(), key=lambda item: int(item[0])):
+        lines.append(
+            f"| {batch} | {entry['before_ms']:.2f} | {entry['after_ms']:.2f} | "
+            f"{entry['speedup']:.2f}x | {entry['rounds']} |"
+        )
+    return lines
 
 
 def search_section(search: dict[str, Any] | None) -> list[str]:
