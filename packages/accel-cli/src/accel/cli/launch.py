@@ -148,7 +148,9 @@ def share_config(config: dict[str, Any] | None, device: str) -> dict[str, Any]:
     import torch.distributed as dist
     from accelerate import PartialState
 
-    PartialState(cpu=device == "cpu")
+    from accel.core.engines.torch_engine import select_device
+
+    PartialState(cpu=select_device(device).type == "cpu")  # as the engine will decide
     box = [config]
     dist.broadcast_object_list(box, src=0)
     assert box[0] is not None
