@@ -72,3 +72,11 @@ def test_devices_must_match_the_started_processes() -> None:
         check_devices(4, SecondOfTwo(device="cpu"))
     with pytest.raises(ConfigError, match=r"trainer\.devices must be an int >= 1, got 0"):
         check_devices(0, TorchEngine(device="cpu"))
+
+
+def test_a_deferred_metric_that_saw_nothing_asks_for_num_classes() -> None:
+    from accel.core.metrics import build_metrics
+
+    [accuracy] = build_metrics(["accuracy"]).values()  # no num_classes: built at first update
+    with pytest.raises(ConfigError, match="metric 'accuracy' saw no predictions"):
+        accuracy.compute()

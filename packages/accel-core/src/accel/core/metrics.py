@@ -104,6 +104,12 @@ class DeferredClassMetric:
         self.metric.update(preds, target)
 
     def compute(self) -> Any:
+        if self.metric is None:  # e.g. a process that got no evaluation batch of its own
+            raise ConfigError(
+                f"metric '{self.name}' saw no predictions, so it does not know num_classes; "
+                f"set it ({{name: {self.name}, num_classes: 10}}) or give the data module "
+                "num_classes"
+            )
         return self.metric.compute()
 
     def reset(self) -> None:
