@@ -140,3 +140,16 @@ def test_unsupported_model_for_a_pass_is_skipped_not_a_crash(digits, tmp_path) -
     )
     assert [s["status"] for s in result.report["steps"][1:]] == ["skipped", "skipped"]
     assert "no convolution followed by BatchNorm" in result.report["steps"][1]["notes"][0]
+
+
+def test_pt2e_compiled_result_runs_at_two_batch_sizes_and_is_saved(resnet, digits, tmp_path):
+    recipe = {"passes": [{"name": "quantize", "backend": "pt2e"}], "analysis": FAST}
+    result = compress(resnet, recipe, context_for(digits), tmp_path / "o", quiet=True)
+    assert result.report["outputs"] == {"pt2": "model.pt2"}
+    saved = torch.export.load(str(tmp_path / "o" / "model.pt2")).module()
+    x = digits.x_test[:5]
+    with torch.no_grad():
+        expected = resnet.eval()(x)
+        got = saved(x)
+    assert (got.argmax(1) == expected.argmax(1)).float().mean() >= 0.8
+    assert result.report["final"]["accuracy"] >= result.report["steps"][0]["accuracy"] - 1.0

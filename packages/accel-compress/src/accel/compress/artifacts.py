@@ -62,8 +62,14 @@ def is_program_module(model: Any) -> bool:
 
 
 def set_eval(model: nn.Module) -> nn.Module:
-    """`model.eval()`, except for a loaded exported program, which is inference-only already."""
-    return model if is_program_module(model) else model.eval()
+    """`model.eval()`, except for graphs that are inference-only already and refuse it: a
+    loaded exported program, or a PT2E-converted one (NotImplementedError from `.eval()`)."""
+    if is_program_module(model):
+        return model
+    try:
+        return model.eval()
+    except NotImplementedError:
+        return model
 
 
 class Runner:

@@ -83,6 +83,9 @@ def compress(
             report["outputs"] = save_artifact(
                 run.artifact, folder, context, run.module if run.pruned else None
             )
+            unsaved = [f"{k[:-6]}: {v}" for k, v in report["outputs"].items() if k[-6:] == "_error"]
+            if unsaved:  # a verified result that cannot be written is not a result
+                reject(report, work, [f"the result could not be saved ({'; '.join(unsaved)})"])
             write_report(report, folder)
             write_json(folder / "recipe.json", recipe)
             shutil.rmtree(folder / "work", ignore_errors=True)

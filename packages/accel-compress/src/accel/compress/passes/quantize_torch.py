@@ -70,8 +70,13 @@ def quantize_torchao(model: nn.Module, compile: bool = True, bits: int = 8) -> n
 
 
 def compiled(model: nn.Module) -> nn.Module:
-    """torch.compile with inductor freezing (folds weights and int8 patterns into kernels)."""
+    """torch.compile with inductor freezing (folds weights and int8 patterns into kernels).
+
+    Static shapes (one graph per batch size): on a second batch size, a dynamic-batch graph of
+    inductor's int8 conv lowering fails its own stride check (seen with torch 2.15 on a
+    ResNet-20), and static int8 kernels are the fast ones anyway.
+    """
     import torch._inductor.config as inductor_config
 
     inductor_config.freezing = True
-    return torch.compile(model)  # type: ignore[return-value]
+    return torch.compile(model, dynamic=False)  # type: ignore[return-value]
