@@ -61,6 +61,14 @@ def is_program_module(model: Any) -> bool:
     return isinstance(model, _StatefulGraphModule)
 
 
+def load_program(path: Path) -> Any:
+    """`torch.export.load`, with the int8 ops a PT2E program refers to registered first (they
+    live in a module torch does not import by itself)."""
+    import torch.ao.quantization.fx._decomposed  # registers torch.ops.quantized_decomposed
+
+    return torch.export.load(str(path))
+
+
 def set_eval(model: nn.Module) -> nn.Module:
     """`model.eval()`, except for graphs that are inference-only already and refuse it: a
     loaded exported program, or a PT2E-converted one (NotImplementedError from `.eval()`)."""
@@ -88,7 +96,7 @@ class Runner:
             return onnx_runner(self.artifact.path, self.threads)
         module = self.artifact
         if isinstance(self.artifact, ExportedModel):
-            module = torch.export.load(str(self.artifact.path)).module()
+            module = load_program(self.artifact.path).module()
         if not isinstance(module, nn.Module) and not callable(module):
             raise TypeError(f"cannot run a {type(module).__name__}: expected a model")
 

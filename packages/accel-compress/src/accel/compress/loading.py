@@ -43,7 +43,9 @@ def load_model(path: str | Path, *, arch: str | None = None, unsafe_pickle: bool
     if kind == "torchscript":
         return torch.jit.load(str(path), map_location="cpu").eval()
     if kind == "export":
-        return torch.export.load(str(path)).module()
+        from accel.compress.artifacts import load_program
+
+        return load_program(path).module()
     return from_pickle_file(path, arch, unsafe_pickle)
 
 

@@ -43,8 +43,21 @@ def quantize_pt2e(
     with torch.no_grad():
         for item in itertools.islice(iter(data), limit):
             prepared(inputs_of(item))
-    converted = convert_pt2e(prepared)
+    converted = drop_unused_weights(convert_pt2e(prepared))
     return compiled(converted) if compile else converted
+
+
+def drop_unused_weights(graph: torch.fx.GraphModule) -> torch.fx.GraphModule:
+    """Delete the float weights a converted graph no longer reads (it reads their int8 copies):
+    left in place they would be saved too, and the int8 model would be bigger than the float."""
+    used = {str(node.target) for node in graph.graph.nodes if node.op == "get_attr"}
+    names = [name for name, _ in itertools.chain(graph.named_parameters(), graph.named_buffers())]
+    for name in names:
+        if name not in used:
+            owner, _, attr = name.rpartition(".")
+            delattr(graph.get_submodule(owner) if owner else graph, attr)
+    graph.delete_all_unused_submodules()
+    return graph
 
 
 def quantize_torchao(model: nn.Module, compile: bool = True, bits: int = 8) -> nn.Module:
