@@ -57,11 +57,30 @@ def size_on_disk(artifact: Any) -> int:
         return sum(p.stat().st_size for p in artifact.files() if p.exists())
     from safetensors.torch import save_file
 
-    state = {k: v.contiguous() for k, v in artifact.state_dict().items() if torch.is_tensor(v)}
+    state = {
+        name: tensor.contiguous()
+        for key, value in artifact.state_dict().items()
+        if torch.is_tensor(value)
+        for name, tensor in plain_tensors(key, value)
+    }
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "weights.safetensors"
         save_file(dedupe(state), str(path))
         return path.stat().st_size
+
+
+def plain_tensors(name: str, value: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
+    """The plain tensors a tensor subclass (torchao's int8 weights) is made of, by name; a
+    plain tensor is itself. What is stored is what they hold (int8 data, scales)."""
+    flatten = getattr(value, "__tensor_flatten__", None)
+    if flatten is None:
+        return [(name, value)]
+    attributes, _ = flatten()
+    return [
+        pair
+        for attr in attributes
+        for pair in plain_tensors(f"{name}.{attr}", getattr(value, attr))
+    ]
 
 
 def dedupe(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
