@@ -12,6 +12,7 @@ import torch
 from compress_models import MLP, RepNet, randomize_bn
 from torch import nn
 
+from accel.compress.command import summary
 from accel.compress.pipeline import compress
 from accel.compress.verify import VerificationError, accuracy
 from accel.core.passes import PassContext
@@ -64,6 +65,9 @@ def test_a_slower_step_is_dropped_and_reported(trained_mlp, digits, slow_pass, t
     assert "slower than before" in step["notes"][-1]
     assert result.artifact is trained_mlp
     assert result.report["final"]["name"] == "original"
+    line = summary(result.report)  # the command's last line says so too
+    assert "test_slow_down DROPPED: slower than before" in line
+    assert "(1.0x smaller)" in line
 
 
 def test_force_keeps_a_slower_step(trained_mlp, digits, slow_pass, tmp_path) -> None:

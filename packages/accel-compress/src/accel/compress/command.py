@@ -169,9 +169,11 @@ def wants_sensitivity(recipe: dict[str, Any], context: PassContext) -> bool:
 def summary(report: dict[str, Any]) -> str:
     """`size 44.7 MB -> 11.3 MB (3.9x), latency @32 ... (4.1x), accuracy ...`."""
     first, last = report["steps"][0]["analysis"], report["final"]["analysis"]
+    ratio = first["size_bytes"] / max(last["size_bytes"], 1)
+    change = f"{ratio:.1f}x smaller" if ratio >= 1 else f"{1 / ratio:.1f}x larger"
     parts = [
         f"size {first['size_bytes'] / 2**20:.2f} MB -> {last['size_bytes'] / 2**20:.2f} MB "
-        f"({first['size_bytes'] / max(last['size_bytes'], 1):.1f}x smaller)"
+        f"({change})"
     ]
     compared = report.get("side_by_side") or {}
     for batch in sorted(first["latency"], key=int):
@@ -185,6 +187,9 @@ def summary(report: dict[str, Any]) -> str:
     accuracy = (report["steps"][0].get("accuracy"), report["final"].get("accuracy"))
     if None not in accuracy:
         parts.append(f"accuracy {accuracy[0]:.2f} -> {accuracy[1]:.2f}")
+    for step in report["steps"]:  # a step the user asked for and did not get must be said
+        if step.get("status") == "dropped":
+            parts.append(f"{step['name']} DROPPED: {'; '.join(step.get('notes') or [])}")
     return "; ".join(parts)
 
 
