@@ -70,3 +70,26 @@ def test_unknown_model_is_one_line_exit_2(tmp_path: Path) -> None:
     assert "resnet20" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_any_registered_model_takes_channels_and_classes_from_the_data(tmp_path: Path) -> None:
+    result = accel(
+        ["train", "model=mobilenetv2", "trainer.max_epochs=1", "~callbacks.progress"], tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    [run_dir] = run_dirs(tmp_path)
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert config["model"] == {"name": "mobilenetv2"}  # the project's config stays as written
+    from accel.core.checkpoint import load_checkpoint
+
+    manifest, _ = load_checkpoint(run_dir)
+    spec = manifest["model"]["spec"]
+    assert (spec["in_channels"], spec["num_classes"]) == (1, 10)
+
+
+def test_a_model_that_cannot_fit_the_data_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    result = accel(["train", "model=unet", "trainer.max_epochs=1", "~callbacks.progress"], tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "the first training batch failed" in result.stderr
+    assert "check that the model (UNet), the data and the loss" in result.stderr

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import torch
 from core_tiny import TinyData, TinyNet
+from torch import nn
 
 from accel.core.checkpoint import load_checkpoint, model_state_dict, rebuild_model
 from accel.core.errors import ConfigError
@@ -171,3 +172,18 @@ def test_trainer_options_that_belong_at_the_top_level_are_named(tmp_path: Path) 
         ConfigError, match=r"trainer\.callbacks belongs at the top level of the config"
     ):
         run_from_config(config(tmp_path, trainer={"callbacks": []}))
+
+
+def test_model_spec_takes_in_channels_and_classes_from_the_data_unless_set() -> None:
+    from accel.core.registry import register
+    from accel.core.runtime.context import model_spec
+
+    @register("models", "test_channels_net", override=True)
+    def test_channels_net(num_classes: int = 10, in_channels: int = 3) -> nn.Module:
+        return nn.Conv2d(in_channels, num_classes, 1)
+
+    filled = model_spec("test_channels_net", 7, (1, 8, 8))
+    assert filled == {"name": "test_channels_net", "num_classes": 7, "in_channels": 1}
+    kept = model_spec({"name": "test_channels_net", "in_channels": 3}, 7, (1, 8, 8))
+    assert kept["in_channels"] == 3
+    assert model_spec({"_target_": "x.y"}, 7, (1, 8, 8)) == {"_target_": "x.y"}

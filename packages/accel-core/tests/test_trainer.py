@@ -107,6 +107,44 @@ def test_checkpoint_of_another_architecture_names_missing_and_unexpected_keys(
         )
 
 
+def test_a_model_that_does_not_fit_the_data_is_one_line(tmp_path: Path) -> None:
+    trainer = Trainer(run_dir=tmp_path, default_callbacks=False)
+    with pytest.raises(ConfigError) as caught:
+        trainer.fit(
+            TinyNet(in_features=5),  # the data has 8 features
+            TinyData().train_dataloader(),
+            optimizer={"name": "sgd", "lr": 0.1},
+            loss="cross_entropy",
+        )
+    message = str(caught.value)
+    assert message.startswith("the first training batch failed (RuntimeError: ")
+    assert "shapes cannot be multiplied (8x8 and 5x16)" in message
+    assert "model (TinyNet)" in message
+    assert "\n" not in message
+
+
+def test_a_failure_after_the_first_batch_is_not_blamed_on_the_config(tmp_path: Path) -> None:
+    class FailsLater(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net, self.calls = TinyNet(), 0
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            self.calls += 1
+            if self.calls == 3:
+                raise RuntimeError("out of memory")
+            return self.net(x)
+
+    trainer = Trainer(run_dir=tmp_path, default_callbacks=False)
+    with pytest.raises(RuntimeError, match=r"^out of memory$"):
+        trainer.fit(
+            FailsLater(),
+            TinyData().train_dataloader(),
+            optimizer={"name": "sgd", "lr": 0.1},
+            loss="cross_entropy",
+        )
+
+
 def test_loss_returning_a_non_scalar_is_one_line(tmp_path: Path) -> None:
     trainer = Trainer(run_dir=tmp_path, default_callbacks=False)
     model = TinyNet()

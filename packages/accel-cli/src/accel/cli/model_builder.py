@@ -18,7 +18,12 @@ def build_model_and_shape(
 
         model = rebuild_model(str(config["ckpt"]))
     else:
-        model = build("models", model_spec(config["model"], getattr(data, "num_classes", None)))
+        spec = model_spec(
+            config["model"],
+            getattr(data, "num_classes", None),
+            getattr(data, "input_shape", None),
+        )
+        model = build("models", spec)
     return model, shape or sample_shape(data)
 
 

@@ -80,19 +80,26 @@ def check_config(cfg: Any, stage: str) -> dict[str, Any]:
     return plain
 
 
-def model_spec(spec: Any, num_classes: int | None) -> Any:
-    """The model spec with the data module's `num_classes` added when the model takes it."""
-    if num_classes is None:
+def model_spec(spec: Any, num_classes: int | None, input_shape: Any = None) -> Any:
+    """The model spec completed from the data module: `num_classes`, and `in_channels` from
+    `input_shape` (C, H, W), each only where the model takes it and the spec does not set it
+    (`model=mobilenetv2` on one-channel digits then just works)."""
+    known = {"num_classes": num_classes}
+    if input_shape:
+        known["in_channels"] = int(input_shape[0])
+    known = {k: v for k, v in known.items() if v is not None}
+    if not known:
         return spec
     spec = {"name": spec} if isinstance(spec, str) else dict(spec)
-    if "num_classes" in spec or "name" not in spec:
+    if "name" not in spec:
         return spec
     try:
         params = inspect.signature(registry("models").get(spec["name"])).parameters
     except (TypeError, ValueError):
         return spec
-    if "num_classes" in params:
-        spec["num_classes"] = num_classes
+    for key, value in known.items():
+        if key in params and key not in spec:
+            spec[key] = value
     return spec
 
 
@@ -106,7 +113,7 @@ def build_context(cfg: Mapping[str, Any], stage: str = "fit") -> Context:
         seed_everything(seed)
     data = build("datasets", config["data"])
     num_classes = getattr(data, "num_classes", None)
-    config["model"] = model_spec(config["model"], num_classes)
+    config["model"] = model_spec(config["model"], num_classes, getattr(data, "input_shape", None))
     model = build("models", config["model"])
     optimizer = scheduler = None
     if stage == "fit":

@@ -240,7 +240,13 @@ class Trainer:
         if s.epoch_done:  # resumed from an end-of-epoch checkpoint: nothing left of this epoch
             return
         callbacks.fire("epoch_start", s)
-        train_batches(run)
+        first = s.epoch == 0 and s.batch_idx == 0 and s.global_step == 0
+        try:
+            train_batches(run)
+        except (RuntimeError, ValueError, TypeError, IndexError) as error:
+            if first and s.batch_idx == 0 and not isinstance(error, AccelError):
+                raise first_batch_error(run, error) from error
+            raise
         if s.should_stop and s.batch_idx < s.num_batches:
             return  # max_steps reached mid-epoch
         check_finite(run)
@@ -309,6 +315,18 @@ class Trainer:
             callbacks.fire("exception", state)
             raise
         return results
+
+
+def first_batch_error(run: FitRun, error: BaseException) -> ConfigError:
+    """A model, data and loss that do not fit together fail on the first batch: one line
+    that says so (torch's own message names the shapes), instead of a traceback."""
+    detail = (str(error).strip().splitlines() or [""])[0][:300]
+    loss_name = getattr(run.loss_fn, "__name__", type(run.loss_fn).__name__)
+    return ConfigError(
+        f"the first training batch failed ({type(error).__name__}: {detail}): check that the "
+        f"model ({type(run.model).__name__}), the data and the loss ({loss_name}) fit "
+        "together, e.g. the model's in_channels/num_classes against the data's"
+    )
 
 
 def _resolve_engine(engine: Any, options: EngineOptions) -> Any:
