@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from accel.cli.main import run
-from accel.cli.pipeline.runner import check_pipeline
+from accel.cli.pipeline.runner import check_pipeline, fresh_dir
 from accel.core.errors import ConfigError
 
 TINY_PIPELINE = """\
@@ -117,3 +117,16 @@ def test_check_pipeline_errors(pipeline: object, message: str) -> None:
 
 def test_check_pipeline_kind_defaults_to_name() -> None:
     assert check_pipeline({"pipeline": {"steps": [{"name": "train"}]}}) == [{"name": "train"}]
+
+
+def test_fresh_dir_empties_a_step_folder_but_keeps_a_tracked_attempt(tmp_path: Path) -> None:
+    step = tmp_path / "steps" / "00-train"
+    (step / "half-written.ckpt").parent.mkdir(parents=True)
+    (step / "half-written.ckpt").write_text("x")
+    assert list(fresh_dir(step).iterdir()) == []  # untracked leftovers go
+    for attempt in (1, 2):
+        (step / "mlflow").mkdir()
+        (step / "mlflow" / "spool.jsonl").write_text(f"attempt {attempt}")
+        assert list(fresh_dir(step).iterdir()) == []
+        kept = step.with_name(f"00-train.attempt-{attempt}") / "mlflow" / "spool.jsonl"
+        assert kept.read_text() == f"attempt {attempt}"  # unsent tracker data is never deleted

@@ -140,8 +140,17 @@ def _final_file(report: Mapping[str, Any]) -> Path | None:
 
 
 def fresh_dir(path: Path) -> Path:
-    """An empty folder (a step killed half-way leaves files that must not be reused)."""
+    """An empty folder (a step killed half-way leaves files that must not be reused). An
+    earlier attempt that was tracked is moved aside to `<name>.attempt-<n>`, not deleted:
+    its tracker spool may hold data the server has not got yet (`accel mlflow sync` finds it).
+    """
     if path.exists():
-        shutil.rmtree(path)
+        if (path / "mlflow").is_dir():
+            n = 1
+            while path.with_name(f"{path.name}.attempt-{n}").exists():
+                n += 1
+            path.rename(path.with_name(f"{path.name}.attempt-{n}"))
+        else:
+            shutil.rmtree(path)
     path.mkdir(parents=True)
     return path
