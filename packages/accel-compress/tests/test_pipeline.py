@@ -184,3 +184,44 @@ def test_torchao_int8_result_is_saved_and_verified(trained_mlp, digits, tmp_path
     result = compress(trained_mlp, recipe, context_for(digits), tmp_path / "o", quiet=True)
     assert "pt2" in result.report["outputs"], result.report["outputs"]
     assert result.report["final"]["accuracy"] >= result.report["steps"][0]["accuracy"] - 1.0
+
+
+class Branchy(nn.Module):
+    """Runs the model behind a data-dependent branch, which torch.export cannot trace."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.sum() >= 0:
+            return self.inner(x)
+        return -self.inner(x)
+
+
+class MakeUnsaveable:
+    """A pass whose (correct, not slower) result cannot be written in any portable format."""
+
+    timed = False
+
+    def __call__(self, model, context):  # type: ignore[no-untyped-def]
+        context.record("test_unsaveable")
+        return Branchy(model)
+
+
+def test_a_result_that_cannot_be_saved_is_refused_and_the_previous_kept(
+    resnet, digits, tmp_path
+) -> None:
+    registry("passes").add("test_unsaveable", MakeUnsaveable, override=True)
+    try:
+        out = tmp_path / "out"
+        compress(resnet, {"passes": ["fold_bn"], "analysis": FAST}, context_for(digits), out)
+        before = sorted(p.name for p in out.iterdir())
+        recipe = {"passes": ["test_unsaveable"], "analysis": FAST}
+        with pytest.raises(VerificationError, match=r"the result could not be saved \(pt2: "):
+            compress(resnet, recipe, context_for(digits), out, quiet=True)
+        assert sorted(p.name for p in out.iterdir()) == before
+        assert (tmp_path / "out.rejected" / "report.json").is_file()
+    finally:
+        registry("passes")._local.pop("test_unsaveable", None)
+        registry("passes")._loaded.pop("test_unsaveable", None)
