@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
-
-def accel(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("ACCEL_CONFIGS", "ACCEL_RUN_DIR")}
-    return subprocess.run(
-        [sys.executable, "-m", "accel.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+Accel = Callable[..., subprocess.CompletedProcess[str]]  # the `accel` fixture (conftest.py)
 
 
-def test_add_loss_then_train_with_it(tmp_path: Path) -> None:
+def test_add_loss_then_train_with_it(accel: Accel, tmp_path: Path) -> None:
     added = accel(["add", "loss", "my_loss"], tmp_path)
     assert added.returncode == 0, added.stderr
     assert "configs/loss/my_loss.yaml" in added.stdout
@@ -35,7 +24,7 @@ def test_add_loss_then_train_with_it(tmp_path: Path) -> None:
     assert "name: my_loss" in (run_dir / "config.yaml").read_text()
 
 
-def test_add_model_then_analyze_it(tmp_path: Path) -> None:
+def test_add_model_then_analyze_it(accel: Accel, tmp_path: Path) -> None:
     assert accel(["add", "model", "tiny_cnn"], tmp_path).returncode == 0
     result = accel(["analyze-model", "model=tiny_cnn", "--runs", "2"], tmp_path)
     assert result.returncode == 0, result.stderr

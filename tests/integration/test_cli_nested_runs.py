@@ -4,28 +4,19 @@ own client on a real sqlite-backed store."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+Accel = Callable[..., subprocess.CompletedProcess[str]]  # the `accel` fixture (conftest.py)
 FAST = ["trainer.max_epochs=1", "~callbacks.progress", "tracker=mlflow"]
 
 
-def accel(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("ACCEL_CONFIGS", "ACCEL_RUN_DIR")}
-    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
-    done = subprocess.run(
-        [sys.executable, "-m", "accel.cli", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def accel_tracked(accel: Accel, root: Path, *args: str) -> None:
+    """Run `accel ARGS` in `root` with the MLflow store in `root/mlflow.db`; it must succeed."""
+    done = accel(list(args), root, env={"MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}"})
     assert done.returncode == 0, done.stderr[-3000:]
-    return done
 
 
 def runs_by_name(root: Path) -> tuple[Any, dict[str, Any]]:
@@ -38,8 +29,8 @@ def runs_by_name(root: Path) -> tuple[Any, dict[str, Any]]:
     return client, {run.info.run_name: run for run in runs}
 
 
-def test_pipeline_steps_are_child_runs_of_the_pipeline_run(tmp_path: Path) -> None:
-    accel(tmp_path, "pipeline", "run", "pipeline=prune_int8", *FAST)
+def test_pipeline_steps_are_child_runs_of_the_pipeline_run(accel: Accel, tmp_path: Path) -> None:
+    accel_tracked(accel, tmp_path, "pipeline", "run", "pipeline=prune_int8", *FAST)
     client, runs = runs_by_name(tmp_path)
     steps = ["train", "prune", "finetune", "quantize", "export", "evaluate"]
     parents = [r for r in runs.values() if r.data.tags.get("accel.stage") == "pipeline"]
@@ -66,8 +57,8 @@ def test_pipeline_steps_are_child_runs_of_the_pipeline_run(tmp_path: Path) -> No
     assert candidate.run_id == parent.info.run_id
 
 
-def test_sweep_jobs_are_child_runs_of_the_sweep_run(tmp_path: Path) -> None:
-    accel(tmp_path, "train", "-m", "optimizer.lr=0.1,0.01", *FAST)
+def test_sweep_jobs_are_child_runs_of_the_sweep_run(accel: Accel, tmp_path: Path) -> None:
+    accel_tracked(accel, tmp_path, "train", "-m", "optimizer.lr=0.1,0.01", *FAST)
     _, runs = runs_by_name(tmp_path)
     parents = [r for r in runs.values() if r.data.tags.get("accel.stage") == "sweep"]
     assert len(parents) == 1

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
-
-def accel(args: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("ACCEL_CONFIGS", "ACCEL_RUN_DIR")}
-    return subprocess.run(
-        [sys.executable, "-m", "accel.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+Accel = Callable[..., subprocess.CompletedProcess[str]]  # the `accel` fixture (conftest.py)
 
 
 def run_dirs(root: Path) -> list[Path]:
@@ -29,7 +18,7 @@ def run_dirs(root: Path) -> list[Path]:
 
 
 @pytest.mark.slow
-def test_default_train_reaches_97_percent_on_digits(tmp_path: Path) -> None:
+def test_default_train_reaches_97_percent_on_digits(accel: Accel, tmp_path: Path) -> None:
     start = time.perf_counter()
     result = accel(["train"], tmp_path)
     seconds = time.perf_counter() - start
@@ -49,7 +38,7 @@ def test_default_train_reaches_97_percent_on_digits(tmp_path: Path) -> None:
     assert seconds < 240
 
 
-def test_sweep_runs_two_jobs_in_two_run_dirs(tmp_path: Path) -> None:
+def test_sweep_runs_two_jobs_in_two_run_dirs(accel: Accel, tmp_path: Path) -> None:
     result = accel(
         ["train", "-m", "optimizer.lr=0.1,0.01", "trainer.max_epochs=1", "~callbacks.progress"],
         tmp_path,
@@ -63,7 +52,7 @@ def test_sweep_runs_two_jobs_in_two_run_dirs(tmp_path: Path) -> None:
     assert result.stdout.count("test/accuracy") >= 2
 
 
-def test_unknown_model_is_one_line_exit_2(tmp_path: Path) -> None:
+def test_unknown_model_is_one_line_exit_2(accel: Accel, tmp_path: Path) -> None:
     result = accel(["train", "model=resnet21"], tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("error: In 'accel': Could not find 'model/resnet21'")
@@ -72,7 +61,9 @@ def test_unknown_model_is_one_line_exit_2(tmp_path: Path) -> None:
     assert not (tmp_path / "runs").exists()
 
 
-def test_any_registered_model_takes_channels_and_classes_from_the_data(tmp_path: Path) -> None:
+def test_any_registered_model_takes_channels_and_classes_from_the_data(
+    accel: Accel, tmp_path: Path
+) -> None:
     result = accel(
         ["train", "model=mobilenetv2", "trainer.max_epochs=1", "~callbacks.progress"], tmp_path
     )
@@ -87,7 +78,9 @@ def test_any_registered_model_takes_channels_and_classes_from_the_data(tmp_path:
     assert (spec["in_channels"], spec["num_classes"]) == (1, 10)
 
 
-def test_a_model_that_cannot_fit_the_data_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+def test_a_model_that_cannot_fit_the_data_is_one_line_not_a_traceback(
+    accel: Accel, tmp_path: Path
+) -> None:
     result = accel(["train", "model=unet", "trainer.max_epochs=1", "~callbacks.progress"], tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,14 @@ from accel.core.runtime import NonFiniteLossError, Trainer, seed_everything
 
 
 def fit_tiny(
-    run_dir: Path, max_epochs: int = 2, resume: Any = None, **options: Any
+    run_dir: Path,
+    max_epochs: int = 2,
+    resume: Any = None,
+    make_model: Callable[[], nn.Module] = TinyNet,
+    **options: Any,
 ) -> tuple[nn.Module, dict[str, float]]:
     seed_everything(0)
-    data, model = TinyData(), TinyNet()
+    data, model = TinyData(), make_model()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     trainer = Trainer(max_epochs=max_epochs, run_dir=run_dir, seed=0, **options)
     result = trainer.fit(
@@ -380,26 +385,16 @@ def test_a_callback_with_an_unknown_event_is_rejected_when_the_trainer_is_made()
         Trainer(callbacks=[Typo()])
 
 
-def fit_mlp(run_dir: Path, **options: Any) -> tuple[nn.Module, dict[str, float]]:
-    """A dropout-free MLP (compiled dropout draws other random numbers than eager)."""
-    seed_everything(0)
-    data, model = TinyData(), nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
-    trainer = Trainer(max_epochs=1, run_dir=run_dir, seed=0, **options)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    result = trainer.fit(
-        model,
-        data.train_dataloader(),
-        data.val_dataloader(),
-        optimizer=optimizer,
-        loss="cross_entropy",
-        metrics=["accuracy"],
-    )
-    return model, result
+def dropout_free_mlp() -> nn.Module:
+    """Compiled dropout draws other random numbers than eager: compare a model without it."""
+    return nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
 
 
 def test_compiled_fit_matches_eager_and_checkpoints_plain_weights(tmp_path: Path) -> None:
-    eager, eager_result = fit_mlp(tmp_path / "eager")
-    compiled, compiled_result = fit_mlp(tmp_path / "compiled", compile=True)
+    eager, eager_result = fit_tiny(tmp_path / "eager", 1, make_model=dropout_free_mlp)
+    compiled, compiled_result = fit_tiny(
+        tmp_path / "compiled", 1, make_model=dropout_free_mlp, compile=True
+    )
     assert compiled_result["val/accuracy"] == pytest.approx(eager_result["val/accuracy"], abs=0.02)
     for a, b in zip(eager.parameters(), compiled.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)

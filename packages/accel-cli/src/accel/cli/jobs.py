@@ -43,10 +43,10 @@ def run_jobs(overrides: list[str], multirun: bool, job: Job) -> list[tuple[Path,
     if launched_externally():
         return run_launched_job(overrides, multirun, job)
     jobs = job_overrides(overrides, multirun)
-    for each in jobs:
-        load_config(each)
+    checked = [load_config(each).config for each in jobs]
+    tracked = multirun and len(jobs) > 1 and bool(checked[0].get("tracker"))
     results = []
-    with sweep_run(overrides, jobs, multirun) as parent:
+    with sweep_run(overrides, jobs, tracked) as parent:
         for index, each in enumerate(jobs):
             number = index if multirun else None
             loaded = load_config(each, claim=partial(claim_run_dir, job=number))
@@ -67,10 +67,10 @@ def run_jobs(overrides: list[str], multirun: bool, job: Job) -> list[tuple[Path,
 
 
 @contextmanager
-def sweep_run(overrides: list[str], jobs: list[list[str]], multirun: bool) -> Iterator[Any]:
-    """A sweep of several jobs with a nesting tracker is one parent run (in `<base>-sweep`)
-    whose children are the jobs; otherwise None."""
-    if not multirun or len(jobs) < 2 or not load_config(jobs[0]).config.get("tracker"):
+def sweep_run(overrides: list[str], jobs: list[list[str]], tracked: bool) -> Iterator[Any]:
+    """A `tracked` sweep (several jobs, a tracker configured) is one parent run (in
+    `<base>-sweep`) whose children are the jobs, when the tracker nests; otherwise None."""
+    if not tracked:
         yield None
         return
     loaded = load_config(jobs[0], claim=lambda base: claim_run_dir(f"{base}-sweep"))

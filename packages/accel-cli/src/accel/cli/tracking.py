@@ -47,15 +47,8 @@ def parent_run(
         return
     tracker.start_run(name=run_dir.name, tags={"accel.stage": stage})
     tracker.log_params(dict(params) if params is not None else flatten(config))
-    try:
+    with ended(tracker):
         yield tracker
-    except KeyboardInterrupt:
-        tracker.end_run(status="KILLED")
-        raise
-    except BaseException:
-        tracker.end_run(status="FAILED")
-        raise
-    tracker.end_run(status="FINISHED")
 
 
 def child_tracker(parent: Any, name: str, run_dir: Path) -> Any:
@@ -73,24 +66,30 @@ def child_run(parent: Any, name: str, run_dir: Path, stage: str) -> Iterator[Any
         yield None
         return
     child.start_run(name=name, tags={"accel.stage": stage})
-    try:
+    with ended(child):
         yield child
+
+
+@contextmanager
+def ended(tracker: Any) -> Iterator[None]:
+    """End the tracker's run as the block ends: FINISHED, FAILED (an error), KILLED (Ctrl-C)."""
+    try:
+        yield
     except KeyboardInterrupt:
-        child.end_run(status="KILLED")
+        tracker.end_run(status="KILLED")
         raise
     except BaseException:
-        child.end_run(status="FAILED")
+        tracker.end_run(status="FAILED")
         raise
-    child.end_run(status="FINISHED")
+    tracker.end_run(status="FINISHED")
 
 
-def numeric_metrics(metrics: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+def numeric_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     """The numbers of a nested metrics mapping, with dotted names (`models.train.size_mb`)."""
-    out: dict[str, float] = {}
-    for key, value in metrics.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(numeric_metrics(value, f"{name}."))
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            out[name] = float(value)
-    return out
+    from accel.core.callbacks.tracker import flatten
+
+    return {
+        name: float(value)
+        for name, value in flatten(metrics).items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
