@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from accel.mlflow.batch import Batch
+from accel.mlflow.columns import metric_rows
 from accel.mlflow.limits import DEFAULT_LIMITS, Limits
 from accel.mlflow.sanitize import limit_value, sanitize_key
 from accel.mlflow.spool import Record, Spool
@@ -134,7 +135,7 @@ class Replayer:
     def _entities(self, run_id: str, record: Record) -> list[tuple[str, str, Any]]:
         op, data = record["op"], record.get("data") or {}
         if op == "metrics":
-            return [("metric", k, (v, ts, step)) for k, v, ts, step in data]
+            return [("metric", k, (v, ts, step)) for k, v, ts, step in metric_rows(data)]
         if op == "tags":
             return [("tag", k, v) for k, v in data.items()]
         return self._new_params(run_id, data)

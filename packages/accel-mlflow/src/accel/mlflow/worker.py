@@ -1,89 +1,94 @@
-"""The background sender: a bounded queue in front, the spool and the replayer behind.
+"""The spool writer: a lock-free queue in front, the spool file and the sender process behind.
 
-The training thread only ever calls `submit`, which never waits: a full queue spills the
-record straight to the spool file. The worker drains the queue, merges metrics into one
-record, appends to the spool (the write-ahead log), then replays the spool when the server
-is believed to be up, backing off while it is not.
+The training thread only ever calls `submit`, which never waits and takes no lock: it
+appends to a deque (atomic under the GIL; `queue.Queue`'s lock and condition cost ~6 µs per
+call inside a training loop), and a full queue spills the record straight to the spool file.
+Once per tick this thread merges the queued metrics into one record, appends it to the spool
+(the write-ahead log) and tells the sender process, which does the sending in its own
+interpreter (`accel.mlflow.sender_process`), so the network never touches the training GIL.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
-from collections import defaultdict
+from array import array
+from collections import deque
 from typing import Any
 
-from accel.mlflow.replay import Replayer, wait_time
+from accel.mlflow.columns import Column, encode_columns, new_column
 from accel.mlflow.sanitize import sanitize_key
+from accel.mlflow.sender_link import SenderLink
 from accel.mlflow.spool import Record, Spool
-from accel.mlflow.transient import ServerUnavailable
 
 log = logging.getLogger(__name__)
 
+MetricRecord = tuple[dict[str, Any], int, int]
+"""Metric values, step, timestamp (ms): a tuple of plain values, so the garbage collector
+stops tracking it at its first pass, instead of every step adding objects that a full
+collection of the training process must walk."""
+
 
 class _Flush:
-    """A marker asking the worker to write and send everything queued before it."""
+    """A marker asking the worker to write everything queued before it to the spool."""
 
     def __init__(self) -> None:
         self.written = threading.Event()
-        self.done = threading.Event()
-        self.sent = False
 
 
 class Worker(threading.Thread):
-    """Sends a run's records in the background; see the module docstring."""
+    """Writes a run's records to its spool in the background; see the module docstring."""
 
     def __init__(
         self,
-        replayer: Replayer,
+        spool: Spool,
+        link: SenderLink | None = None,
         *,
         queue_size: int = 10_000,
         interval: float = 1.0,
-        health: Any = None,
     ) -> None:
-        super().__init__(name="accel-mlflow-sender", daemon=True)
-        self.replayer = replayer
-        self.spool: Spool = replayer.spool
-        self.queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        super().__init__(name="accel-mlflow-writer", daemon=True)
+        self.spool = spool
+        self.link = link
+        self.directory = str(spool.directory)
+        self.queue: deque[Any] = deque()
+        self.queue_size = queue_size
         self.interval = interval
-        self.health = health
-        self.online = True
-        self.failures = 0
-        self.next_attempt = 0.0
-        self.history: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self.history: dict[str, tuple[array[int], array[float]]] = {}
         self._keys: dict[str, str] = {}
+        self._skipped: set[str] = set()
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._high_water = max(1, queue_size // 2)
 
-    def submit(self, record: Record) -> None:
+    def submit(self, record: Record | MetricRecord) -> None:
         """Queue a record without ever blocking; a full queue spills it to the spool."""
-        try:
-            self.queue.put_nowait(record)
-        except queue.Full:
+        pending = len(self.queue)
+        if pending < self._high_water:
+            self.queue.append(record)
+        elif pending < self.queue_size:
+            self.queue.append(record)
+            self._wake.set()  # half full: write now rather than at the next tick
+        else:
             self.spool.append([self._prepare([record])[0]])
-            return
-        if self.queue.qsize() >= self._high_water:
-            self._wake.set()  # half full: send now rather than at the next tick
 
     def flush(self, timeout: float, *, send: bool = True) -> bool:
-        """Write everything queued so far to the spool and (with `send`) try to send it.
+        """Write everything queued so far to the spool and (with `send`) have it sent.
 
         True when it was written (and, with `send`, the server has it) within `timeout`.
         """
+        deadline = time.monotonic() + timeout
         marker = _Flush()
-        try:
-            self.queue.put(marker, timeout=timeout)
-        except queue.Full:
-            return False
+        self.queue.append(marker)  # a marker may go past queue_size: it is not data
         self._wake.set()
-        if not self.is_alive():
+        if not self.is_alive() or not marker.written.wait(timeout):
             return False
         if not send:
-            return marker.written.wait(timeout)
-        return marker.done.wait(timeout) and marker.sent
+            return True
+        if self.link is None:
+            return not self.spool.has_pending()
+        return self.link.flush(self.directory, max(0.0, deadline - time.monotonic()))
 
     def spill(self) -> None:
         """Move whatever is still queued to the spool from the calling thread (at exit)."""
@@ -94,7 +99,6 @@ class Worker(threading.Thread):
         for marker in items:
             if isinstance(marker, _Flush):
                 marker.written.set()
-                marker.done.set()
 
     def stop(self, timeout: float) -> bool:
         """Flush, then end the thread; True when nothing is left unsent."""
@@ -102,86 +106,78 @@ class Worker(threading.Thread):
         self._stopping.set()
         self._wake.set()
         self.join(timeout=1.0)
+        if self.link is not None:
+            self.link.close(self.directory)
         return sent
 
     def run(self) -> None:
         while not self._stopping.is_set():
-            records, markers = self._drain()
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            items = _take_all(self.queue)
+            records = [i for i in items if not isinstance(i, _Flush)]
             if records:
                 self.spool.append(self._prepare(records))
-            for marker in markers:
-                marker.written.set()
-            if records or markers or self.spool.has_pending():
-                self._send(force=bool(markers))
-            for marker in markers:
-                marker.sent = not self.spool.has_pending()
-                marker.done.set()
+                if self.link is not None:
+                    self.link.send(self.directory)
+            for marker in items:
+                if isinstance(marker, _Flush):
+                    marker.written.set()
 
-    def _drain(self) -> tuple[list[Record], list[_Flush]]:
-        """Wait one tick (or less when woken), then take everything queued: one batch per tick
-        instead of one request per step, which is what keeps the cost off the training loop."""
-        self._wake.wait(self.interval)
-        self._wake.clear()
-        records: list[Record] = []
-        markers: list[_Flush] = []
-        for item in _take_all(self.queue):
-            (markers if isinstance(item, _Flush) else records).append(item)
-        return records, markers
+    def curves(self) -> dict[str, list[tuple[int, float]]]:
+        """Every metric logged so far as (step, value) points, for the training-curve plots."""
+        return {
+            name: list(zip(steps, values, strict=True))
+            for name, (steps, values) in self.history.items()
+        }
 
-    def _prepare(self, records: list[Record]) -> list[Record]:
-        """Merge metric records into one, with sanitized keys and plain floats."""
-        metrics: list[list[Any]] = []
+    def _prepare(self, records: list[Any]) -> list[Record]:
+        """Merge metric records into one packed record (sanitized names, plain floats)."""
+        columns: dict[str, Column] = {}
         out: list[Record] = []
         for record in records:
-            if record["op"] != "metrics":
+            if isinstance(record, dict):
                 out.append(record)
                 continue
-            step, stamp = record["step"], record["timestamp"]
-            for key, value in record["values"].items():
-                number = float(value)
-                name = self._keys.get(key) or self._keys.setdefault(key, sanitize_key(key))
-                metrics.append([name, number, stamp, step])
-                self.history[name].append((step, number))
-        if metrics:
-            out.insert(0, {"op": "metrics", "data": metrics})
+            values, step, stamp = record
+            step = int(step)
+            for key, value in values.items():
+                try:
+                    number = float(value)
+                except (TypeError, ValueError):
+                    self._not_a_number(key, value)
+                    continue
+                name = self._keys.get(key) or self._metric_name(key)
+                column = columns.get(name)
+                if column is None:
+                    column = columns[name] = new_column()
+                column[0].append(step)
+                column[1].append(number)
+                column[2].append(stamp)
+        if columns:
+            for name, (steps, values, _) in columns.items():
+                self.history[name][0].extend(steps)
+                self.history[name][1].extend(values)
+            out.insert(0, {"op": "metrics", "data": encode_columns(columns)})
         return out
 
-    def _send(self, *, force: bool) -> None:
-        now = time.monotonic()
-        if not self.online and not force and now < self.next_attempt:
-            return
-        if not self.online and self.health is not None and not self.health():
-            self._failed("health check failed")
-            return
-        try:
-            self.replayer.replay(blocking=False)
-        except ServerUnavailable as error:
-            self._failed(str(error))
-            return
-        except Exception:  # a bug must not kill the sender: keep the spool, say why
-            log.exception("accel-mlflow: replay failed; the data stays in %s", self.spool.path)
-            self._failed("unexpected error")
-            return
-        if not self.online:
-            log.warning("accel-mlflow: tracking server is back; spool replayed")
-        self.online, self.failures = True, 0
+    def _not_a_number(self, key: str, value: Any) -> None:
+        if key not in self._skipped:
+            self._skipped.add(key)
+            log.warning("accel-mlflow: metric %r = %r is not a number; not logged", key, value)
 
-    def _failed(self, reason: str) -> None:
-        if self.online:
-            log.warning(
-                "accel-mlflow: tracking server unavailable (%s); spooling to %s",
-                reason,
-                self.spool.path,
-            )
-        self.online = False
-        self.failures += 1
-        self.next_attempt = time.monotonic() + wait_time(self.failures)
+    def _metric_name(self, key: str) -> str:
+        """A metric's name as MLflow accepts it (once per key), with its empty history."""
+        name = self._keys[key] = sanitize_key(key)
+        self.history.setdefault(name, (array("q"), array("d")))
+        return name
 
 
-def _take_all(source: queue.Queue[Any]) -> list[Any]:
+def _take_all(source: deque[Any]) -> list[Any]:
+    """Everything queued so far, oldest first (safe against a concurrent `append`)."""
     items = []
     while True:
         try:
-            items.append(source.get_nowait())
-        except queue.Empty:
+            items.append(source.popleft())
+        except IndexError:
             return items
