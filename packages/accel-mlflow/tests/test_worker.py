@@ -1,3 +1,5 @@
+import torch
+
 from accel.mlflow.columns import metric_rows
 from accel.mlflow.spool import Spool
 from accel.mlflow.worker import Worker
@@ -26,9 +28,10 @@ def test_flush_of_a_stopped_worker_reports_failure(tmp_path):
 def test_a_value_that_is_not_a_number_is_skipped_with_one_warning(tmp_path, caplog):
     worker = Worker(Spool(tmp_path))
     for step in range(3):
-        worker.submit(({"loss": 0.5, "note": "n/a"}, step, 1))
+        worker.submit(({"loss": 0.5, "note": "n/a", "pair": torch.ones(2)}, step, 1))
     worker.spill()
     rows = [row for record, _ in Spool(tmp_path).pending() for row in metric_rows(record["data"])]
     assert [(name, step) for name, _, _, step in rows] == [("loss", 0), ("loss", 1), ("loss", 2)]
     assert caplog.text.count("'note' = 'n/a' is not a number") == 1
+    assert caplog.text.count("'pair' = tensor([1., 1.]) is not a number") == 1
     assert worker.curves() == {"loss": [(0, 0.5), (1, 0.5), (2, 0.5)]}

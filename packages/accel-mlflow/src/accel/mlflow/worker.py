@@ -144,7 +144,7 @@ class Worker(threading.Thread):
             for key, value in values.items():
                 try:
                     number = float(value)
-                except (TypeError, ValueError):
+                except Exception:  # not a number: a string, a tensor of several values...
                     self._not_a_number(key, value)
                     continue
                 name = self._keys.get(key) or self._metric_name(key)
