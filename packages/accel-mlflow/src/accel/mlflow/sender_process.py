@@ -42,7 +42,7 @@ from accel.mlflow.replay import Replayer
 from accel.mlflow.sender import Sender
 from accel.mlflow.uri import health_check
 
-_EOF = None
+_EOF = object()  # the input closed
 
 
 class SenderService:
@@ -142,11 +142,11 @@ def serve(interval: float, source: TextIO, sink: TextIO) -> None:
             try:
                 command = commands.get(timeout=interval)
             except queue.Empty:
-                command = "tick"
+                command = None
             if command is _EOF:
                 service.finish()
                 return
-            if command != "tick":
+            if command is not None:
                 service.handle(command)
             if time.monotonic() - last_tick >= interval:  # busy runs must not starve others
                 service.tick()
