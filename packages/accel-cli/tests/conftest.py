@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-TESTKIT = Path(__file__).parent / "testkit"
+TESTS = Path(__file__).parent
+if str(TESTS) not in sys.path:  # the helper module (cli_helpers) beside the tests
+    sys.path.insert(0, str(TESTS))
+
+TESTKIT = TESTS / "testkit"
 
 TINY_MAIN = """\
 defaults:

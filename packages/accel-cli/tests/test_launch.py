@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from cli_helpers import cli, run_dirs
 
-from accel.cli.main import run
 from accel.core.checkpoint import load_checkpoint, model_state_dict
 
 pytest.importorskip("accelerate")
@@ -30,16 +30,6 @@ TWO = ["trainer.engine=accelerate", "trainer.devices=2"]
 PAUSE = "+callbacks.pause={_target_: accel_cli_launch_kit.PauseAtStep, step: 3}"
 STEPS = 8  # 64 samples, batch 16, 2 epochs
 TESTKIT = Path(__file__).parent / "testkit"
-
-
-def cli(argv: list[str]) -> int:
-    with pytest.raises(SystemExit) as info:
-        run(argv)
-    return int(info.value.code or 0)
-
-
-def run_dirs(root: Path) -> list[Path]:
-    return sorted(p for p in (root / "runs").glob("*/*") if p.is_dir())
 
 
 def env() -> dict[str, str]:

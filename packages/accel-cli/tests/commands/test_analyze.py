@@ -6,16 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_helpers import cli
 
 from accel.cli.commands.analyze_model import parse_shape
-from accel.cli.main import run
 from accel.core.errors import ConfigError
-
-
-def cli(argv: list[str]) -> int:
-    with pytest.raises(SystemExit) as info:
-        run(argv)
-    return int(info.value.code or 0)
 
 
 def only_run_dir(root: Path) -> Path:

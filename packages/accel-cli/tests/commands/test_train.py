@@ -6,20 +6,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from accel.cli.main import run
+from cli_helpers import cli, run_dirs
 
 FAST = ["trainer.max_epochs=1", "~callbacks.progress"]
-
-
-def cli(argv: list[str]) -> int:
-    with pytest.raises(SystemExit) as info:
-        run(argv)
-    return int(info.value.code or 0)
-
-
-def run_dirs(root: Path) -> list[Path]:
-    return sorted(p for p in (root / "runs").glob("*/*") if p.is_dir())
 
 
 def test_train_makes_run_dir_with_config_overrides_log_checkpoints(

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_helpers import cli
 
-from accel.cli.main import run
 from accel.cli.pipeline.runner import check_pipeline, fresh_dir
 from accel.core.errors import ConfigError
 
@@ -24,12 +24,6 @@ steps:
   - {name: evaluate, kind: evaluate}
 """
 FAST = ["trainer.max_epochs=1", "~callbacks.progress"]
-
-
-def cli(argv: list[str]) -> int:
-    with pytest.raises(SystemExit) as info:
-        run(argv)
-    return int(info.value.code or 0)
 
 
 @pytest.fixture

@@ -7,16 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_helpers import cli
 
-from accel.cli.main import run
 from accel.cli.scaffold.add import add_component, add_entry_point, plugin_package
 from accel.core.errors import ConfigError
-
-
-def cli(argv: list[str]) -> int:
-    with pytest.raises(SystemExit) as info:
-        run(argv)
-    return int(info.value.code or 0)
 
 
 def entry_points(root: Path) -> dict[str, dict[str, str]]:

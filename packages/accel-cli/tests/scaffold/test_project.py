@@ -5,17 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cli_helpers import cli
 
 from accel.cli.config.compose import compose
-from accel.cli.main import run
 from accel.cli.scaffold.project import changed_values, copy_defaults, init_project, project_files
 from accel.core.errors import ConfigError
-
-
-def cli(argv: list[str], input_text: str | None = None) -> int:
-    with pytest.raises(SystemExit) as info:
-        run(argv)
-    return int(info.value.code or 0)
 
 
 def test_init_writes_minimal_main_and_indexes(workdir: Path) -> None:
