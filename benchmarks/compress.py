@@ -1,5 +1,5 @@
 """accel compress, side by side in one run: fp32 eager vs ORT fp32 vs ORT int8 vs pruned + int8
-(vs PT2E int8 + torch.compile) on a ResNet-18-style model at 224² (batch 1 and 32), plus the
+(vs PT2E int8 + torch.compile) on accel-cv's resnet18 at 224² (batch 1 and 32), plus the
 accuracy of the same recipes on the digits model, plus the wall time of the whole
 `accel compress` command. Prints a JSON of ratios against fp32 eager.
 
@@ -27,63 +27,8 @@ from torch import nn
 from accel.compress import analyze, compress, export_onnx, prune, quantize
 from accel.compress.analysis import batch_of, latency_ms, size_on_disk
 from accel.compress.verify import accuracy, output_error
-
-
-class Block(nn.Module):
-    """ResNet basic block; each ReLU is its own module (the PT2E quantizer needs that)."""
-
-    def __init__(self, cin: int, cout: int, stride: int) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.relu1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.relu2 = nn.ReLU()
-        self.down: nn.Module = nn.Identity()
-        if stride != 1 or cin != cout:
-            self.down = nn.Sequential(
-                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
-            )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu1(self.bn1(self.conv1(x)))
-        return self.relu2(self.bn2(self.conv2(out)) + self.down(x))
-
-
-class ResNet(nn.Module):
-    """ResNet-18 layout (11.7 M parameters at 1000 classes) for `channels`-channel inputs."""
-
-    def __init__(
-        self, channels: int = 3, classes: int = 1000, width: int = 64, stem_stride: int = 2
-    ) -> None:
-        super().__init__()
-        stem: list[nn.Module] = [
-            nn.Conv2d(
-                channels,
-                width,
-                7 if stem_stride == 2 else 3,
-                stem_stride,
-                3 if stem_stride == 2 else 1,
-                bias=False,
-            ),
-            nn.BatchNorm2d(width),
-            nn.ReLU(),
-        ]
-        if stem_stride == 2:
-            stem.append(nn.MaxPool2d(3, 2, 1))
-        self.stem = nn.Sequential(*stem)
-        widths = [width, 2 * width, 4 * width, 8 * width]
-        layers, cin = [], width
-        for i, w in enumerate(widths):
-            layers += [Block(cin, w, 1 if i == 0 else 2), Block(w, w, 1)]
-            cin = w
-        self.layers = nn.Sequential(*layers)
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(cin, classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(torch.flatten(self.pool(self.layers(self.stem(x))), 1))
+from accel.cv.models.blocks import BasicBlock
+from accel.cv.models.resnet import resnet18
 
 
 def photos(size: int = 224) -> torch.Tensor:
@@ -102,6 +47,19 @@ def photos(size: int = 224) -> torch.Tensor:
     mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
     return (x - mean) / std
+
+
+def untrained_resnet18() -> nn.Module:
+    """accel-cv's resnet18 with every BatchNorm scale at 1.
+
+    accel-cv zero-initialises each block's last BN scale (a faster start in training); left
+    so, half the convolutions would be dead weight that folding and pruning remove for free,
+    which a trained network does not offer."""
+    model = resnet18()
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            nn.init.ones_(module.weight)
+    return model
 
 
 def calibrated_bn(model: nn.Module, x: torch.Tensor) -> nn.Module:
@@ -135,7 +93,7 @@ def measure(
 def resnet_benchmark(rounds: int, with_pt2e: bool, folder: Path) -> dict[str, Any]:
     torch.manual_seed(0)
     x = photos()
-    model = calibrated_bn(ResNet(), x)
+    model = calibrated_bn(untrained_resnet18(), x)
     calib = list(x.split(2))
     start = time.perf_counter()
     variants: dict[str, Any] = {"fp32_eager": model}
@@ -154,7 +112,7 @@ def resnet_benchmark(rounds: int, with_pt2e: bool, folder: Path) -> dict[str, An
     sizes = {name: size_on_disk(a) for name, a in variants.items() if name != "pt2e_int8_compiled"}
     base = latency["fp32_eager"]
     out: dict[str, Any] = {
-        "model": "ResNet-18-style, 224x224, 1000 classes",
+        "model": "accel-cv resnet18, 224x224, 1000 classes",
         "threads": torch.get_num_threads(),
         "build_seconds": build_s,
         "params": analyze(model, x[:1], batches=())["params"],
@@ -185,7 +143,7 @@ class DigitsNet(nn.Module):
         self.stem = nn.Sequential(
             nn.Conv2d(1, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()
         )
-        self.blocks = nn.Sequential(Block(width, width, 1), Block(width, 2 * width, 2))
+        self.blocks = nn.Sequential(BasicBlock(width, width, 1), BasicBlock(width, 2 * width, 2))
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(2 * width, 10)
 
@@ -240,7 +198,7 @@ def cli_benchmark(folder: Path) -> dict[str, Any]:
     """Wall time of `accel compress model.pt2 --quantize int8 --calib-data calib.npy`."""
     torch.manual_seed(0)
     x = photos()
-    model = calibrated_bn(ResNet(), x)
+    model = calibrated_bn(untrained_resnet18(), x)
     program = torch.export.export(
         model, (x[:2],), dynamic_shapes=({0: torch.export.Dim("batch", min=1)},)
     )
