@@ -14,6 +14,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any, TypeVar
 
 from accel.core.errors import (
+    AccelError,
     ConfigError,
     DuplicateNameError,
     PluginLoadError,
@@ -21,6 +22,8 @@ from accel.core.errors import (
 )
 from accel.core.protocols import check_protocol
 from accel.core.signature import check_arguments
+from accel.core.trust import check_file_spec, file_origin, guard_import
+from accel.core.value_ranges import check_ranges
 
 KINDS: tuple[str, ...] = (
     "models",
@@ -129,16 +132,27 @@ class Registry:
         self._local[name] = new
         self._loaded[name] = obj
 
-    def build(self, spec: str | Mapping[str, Any], /, **extra: Any) -> Any:
+    def build(
+        self, spec: str | Mapping[str, Any], /, *, config_key: str | None = None, **extra: Any
+    ) -> Any:
         """Build a component from `name`, `{name: ..., **kwargs}` or `{_target_: ..., **kwargs}`.
 
         `extra` are arguments the caller supplies at build time (e.g. an optimizer's params).
+        Arguments are checked against the factory's signature (and, for torch's optimizers and
+        schedulers, their valid ranges) before the call; an invalid value the factory itself
+        rejects is one ConfigError naming `config_key` (the config section) and the component.
         The result is checked against the kind's protocol.
         """
         label, factory, kwargs = self._resolve(spec)
-        kwargs = {**kwargs, **extra}
-        check_arguments(factory, kwargs, f"{self.kind} '{label}'")
-        obj = factory(**kwargs)
+        where = f"{config_key} ({label})" if config_key else f"{self.kind} '{label}'"
+        check_arguments(factory, {**kwargs, **extra}, where)
+        check_ranges(factory, kwargs, config_key or self.kind)
+        try:
+            obj = factory(**{**kwargs, **extra})
+        except AccelError:
+            raise
+        except (ValueError, TypeError) as error:
+            raise ConfigError(f"{where}: {_first_line(error)}") from error
         check_protocol(self.kind, label, obj)
         return obj
 
@@ -200,7 +214,18 @@ class Registry:
 
 
 def import_target(path: str) -> Any:
-    """Import `pkg.module.attr` or `pkg.module:attr` (a dotted path, never evaluated code)."""
+    """Import a config's `_target_` (`pkg.module.attr` or `pkg.module:attr`, never evaluated).
+
+    While building from a file (`accel.core.trust.file_origin`), the loading policy decides
+    first whether the file may name it.
+    """
+    guard_import(path)
+    return import_dotted(path)
+
+
+def import_dotted(path: str) -> Any:
+    """Import `pkg.module.attr` or `pkg.module:attr` declared by installed or project code
+    (entry points, a project's plugins), not read from a config or a file."""
     module_name, sep, attr = path.partition(":")
     if not sep:
         module_name, _, attr = path.rpartition(".")
@@ -242,9 +267,34 @@ def register(kind: str, name: str | None = None, *, override: bool = False) -> C
     return registry(kind).register(name, override=override)
 
 
-def build(kind: str, spec: str | Mapping[str, Any], /, **extra: Any) -> Any:
+def build(
+    kind: str, spec: str | Mapping[str, Any], /, *, config_key: str | None = None, **extra: Any
+) -> Any:
     """Build one component of `kind` from config (see Registry.build)."""
-    return registry(kind).build(spec, **extra)
+    return registry(kind).build(spec, config_key=config_key, **extra)
+
+
+def build_from_file(
+    kind: str,
+    spec: str | Mapping[str, Any],
+    /,
+    *,
+    source: str,
+    key: str,
+    trust: bool | None = None,
+    **extra: Any,
+) -> Any:
+    """Build a component whose spec was read from file `source` (at `key`) under the loading
+    policy: a `_target_` in it is refused before anything is imported or called, unless trusted
+    (see `accel.core.trust`)."""
+    check_file_spec(spec, source, key, trust=trust)
+    with file_origin(source, trust=trust):
+        return registry(kind).build(spec, config_key=key, **extra)
+
+
+def _first_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text[:300] or type(error).__name__
 
 
 def refresh_all() -> None:

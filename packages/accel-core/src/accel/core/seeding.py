@@ -9,9 +9,15 @@ from typing import Any
 import numpy as np
 import torch
 
+MAX_SEED = 2**32 - 1
+
 
 def seed_everything(seed: int) -> None:
-    """Seed python, numpy and torch (all devices) with one integer."""
+    """Seed python, numpy and torch (all devices) with one integer in [0, 2**32 - 1]."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        from accel.core.errors import ConfigError
+
+        raise ConfigError(f"seed={seed!r}: expected an int in [0, {MAX_SEED}]")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

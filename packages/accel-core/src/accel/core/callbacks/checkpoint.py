@@ -55,14 +55,25 @@ class ModelCheckpoint(Callback):
 
     @property
     def best_path(self) -> Path | None:
-        """The best checkpoint so far (None before the first scored save)."""
-        if not self.best or self.directory is None:
+        """The best checkpoint so far (None before the first scored save). After a resume
+        into another run directory, the best may still be one of the earlier run's."""
+        if not self.best:
             return None
-        return self.directory / self.best[0][1]
+        best = Path(self.best[0][1])
+        if best.is_absolute():
+            return best
+        return None if self.directory is None else self.directory / best
 
     def on_fit_start(self, state: Any) -> None:
         if state.resumed_from is None:  # a fresh fit does not inherit an earlier fit's ranking
             self.best, self.last = [], None
+
+    def on_checkpoint_load(self, state: Any) -> None:
+        """Resumed from another folder: the ranked names live there, so keep them as absolute
+        paths (logged from where they are; never pruned, as they are not this run's files)."""
+        source = Path(state.resumed_from).parent.resolve()
+        if source != (Path(state.run_dir) / "checkpoints").resolve():
+            self.best = [(score, str(source / name)) for score, name in self.best]
 
     def on_optimizer_step(self, state: Any) -> None:
         if self.every_n_steps and state.global_step % self.every_n_steps == 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from accel.core.callbacks.base import Callback
@@ -70,9 +71,10 @@ class TrackerCallback(Callback):
         self._finish(state, "FINISHED")
 
     def _best_checkpoint(self, state: Any) -> Any:
+        """The best checkpoint that exists (wherever it lives), else the last one written."""
         for callback in getattr(state.trainer, "callbacks", []):
             best = getattr(callback, "best_path", None)
-            if best is not None:
+            if best is not None and Path(best).is_dir():
                 return best
         return state.checkpoint_path
 

@@ -26,11 +26,13 @@ from accel.core.checkpoint.store import (
     resolve_checkpoint,
     write_checkpoint,
 )
-from accel.core.registry import build
+from accel.core.registry import build_from_file
+from accel.core.trust import check_file_spec
 
 FORMAT_VERSION = 1
 __all__ = [
     "CheckpointError",
+    "checkpoint_section",
     "list_checkpoints",
     "load_checkpoint",
     "load_model_state",
@@ -82,7 +84,12 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
 
 def load_state(manifest: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]) -> dict[str, Any]:
     """The stored training state with tensors put back in place."""
-    state = decode(manifest["state"], tensors)
+    try:
+        state = decode(manifest.get("state"), tensors)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise CheckpointError(
+            f"checkpoint {manifest.get('path')}: malformed state ({type(error).__name__}: {error})"
+        ) from None
     if not isinstance(state, dict):
         raise CheckpointError(f"checkpoint {manifest.get('path')} has no state mapping")
     return state
@@ -92,11 +99,20 @@ def model_state_dict(
     manifest: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]
 ) -> dict[str, torch.Tensor]:
     """The model's weights (a state dict) from a loaded checkpoint."""
-    model = manifest["state"].get("model")
+    stored = manifest.get("state")
+    model = stored.get("model") if isinstance(stored, Mapping) else None
     if model is None:
         raise CheckpointError(f"checkpoint {manifest.get('path')} holds no model weights")
-    state = decode(model, tensors)
-    assert isinstance(state, dict)
+    try:
+        state = decode(model, tensors)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise CheckpointError(
+            f"checkpoint {manifest.get('path')}: malformed state.model ({error})"
+        ) from None
+    if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+        raise CheckpointError(
+            f"checkpoint {manifest.get('path')}: state.model is not a mapping of tensors"
+        )
     return state
 
 
@@ -123,7 +139,19 @@ def load_model_state(model: nn.Module, state: Mapping[str, torch.Tensor], source
         raise CheckpointError(
             f"checkpoint {source} does not fit model {type(model).__name__}: " + "; ".join(problems)
         )
+    check_no_nan(state, source)
     model.load_state_dict(dict(state))
+
+
+def check_no_nan(state: Mapping[str, torch.Tensor], source: str) -> None:
+    """Refuse weights holding NaN: a model that computes nothing useful must not load quietly.
+    (Infinities are left alone: attention masks hold -inf on purpose.)"""
+    broken = [k for k, v in state.items() if v.is_floating_point() and bool(torch.isnan(v).any())]
+    if broken:
+        raise CheckpointError(
+            f"checkpoint {source} holds NaN weights ({_few(broken)}): it was saved from a "
+            "diverged model; use an earlier checkpoint"
+        )
 
 
 def _few(items: list[str], limit: int = 3) -> str:
@@ -131,8 +159,25 @@ def _few(items: list[str], limit: int = 3) -> str:
     return ", ".join(items[:limit]) + more
 
 
-def rebuild_model(path: str | os.PathLike[str]) -> nn.Module:
-    """Build the model a checkpoint was trained with (from its config) and load its weights."""
+def checkpoint_section(manifest: Mapping[str, Any], key: str, *, trust: bool | None = None) -> Any:
+    """A section of a loaded checkpoint's stored config (`model.spec`, `config.data`, ...),
+    checked by the loading policy: a `_target_` in it is refused unless trusted."""
+    value: Any = manifest
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return check_file_spec(value, manifest_source(manifest), key, trust=trust)
+
+
+def manifest_source(manifest: Mapping[str, Any]) -> str:
+    return f"{manifest.get('path', 'checkpoint')}/manifest.json"
+
+
+def rebuild_model(path: str | os.PathLike[str], *, trust: bool | None = None) -> nn.Module:
+    """Build the model a checkpoint was trained with (from its config) and load its weights.
+
+    The stored spec comes from a file: it may name a registered model, not code to import,
+    unless `trust` (or `accel.core.trust.trusting_files`) says the file is trusted.
+    """
     manifest, tensors = load_checkpoint(path)
     spec = (manifest.get("model") or {}).get("spec")
     if spec is None:
@@ -140,6 +185,7 @@ def rebuild_model(path: str | os.PathLike[str]) -> nn.Module:
             f"checkpoint {manifest['path']} stores no model config (written by a library run "
             "without Trainer(config={'model': ...})): build the model and load model_state_dict"
         )
-    model = build("models", spec)
+    source = manifest_source(manifest)
+    model = build_from_file("models", spec, source=source, key="model.spec", trust=trust)
     load_model_state(model, model_state_dict(manifest, tensors), manifest["path"])
     return model

@@ -7,6 +7,7 @@ is replaced atomically afterwards, so a kill at any moment leaves the previous o
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ from safetensors.torch import load_file
 
 from accel.core.checkpoint.codec import CheckpointError
 from accel.core.checkpoint.safetensors_writer import write_safetensors
+from accel.core.names import is_plain_name
 
 TENSORS, MANIFEST, LAST, FORMAT = "tensors.safetensors", "manifest.json", "last", "accel.checkpoint"
 TMP_PREFIX = ".tmp-"
@@ -52,7 +54,46 @@ def write_json_atomic(path: Path, data: Any) -> None:
 def write_checkpoint(
     directory: Path, name: str, manifest: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]
 ) -> Path:
-    """Write checkpoint `directory/name` atomically and point `last` at it; return its path."""
+    """Write checkpoint `directory/name` atomically and point `last` at it; return its path.
+
+    A full disk is one CheckpointError naming the folder and the space needed; the previous
+    checkpoint stays whole and `last` keeps pointing at it.
+    """
+    try:
+        return _write_checkpoint(directory, name, manifest, tensors)
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise disk_full(directory, name, tensors) from None
+
+
+def disk_full(directory: Path, name: str, tensors: Mapping[str, torch.Tensor]) -> CheckpointError:
+    """The one-line error for a checkpoint that did not fit on the disk."""
+    needed = sum(t.numel() * t.element_size() for t in tensors.values())
+    try:
+        free = f"{shutil.disk_usage(directory).free / 2**20:.1f} MB free"
+    except OSError:
+        free = "free space unknown"
+    kept = read_last(directory)
+    return CheckpointError(
+        f"no space left on the device of {directory} to write checkpoint {name} (needs about "
+        f"{needed / 2**20:.1f} MB, {free}); the last good checkpoint is kept: "
+        f"{kept or 'none yet'}. Free some space and resume with resume={directory.parent}"
+    )
+
+
+def read_last(directory: Path) -> str | None:
+    """The checkpoint `directory/last` points at, or None."""
+    try:
+        name = json.loads((directory / LAST).read_text())["checkpoint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return str(directory / str(name))
+
+
+def _write_checkpoint(
+    directory: Path, name: str, manifest: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     remove_temporaries(directory)
     tmp = Path(tempfile.mkdtemp(dir=directory, prefix=f"{TMP_PREFIX}{name}-"))
@@ -101,6 +142,11 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
                 raise CheckpointError(
                     f"checkpoint pointer {pointer} is unreadable: {error}"
                 ) from None
+            if not is_plain_name(name):
+                raise CheckpointError(
+                    f"checkpoint pointer {pointer} names {name!r}: expected the name of a "
+                    "checkpoint folder beside it (no path separators or '..')"
+                )
             target = pointer.parent / name
             if not (target / MANIFEST).is_file():
                 raise CheckpointError(

@@ -60,7 +60,7 @@ def resolve_scheduler(scheduler: Any, optimizer: Any) -> SchedulerPlan | None:
         monitor = options.pop("monitor", None)
         obj = options.pop("scheduler", None)
         if obj is None:
-            obj = build("schedulers", options, optimizer=optimizer)
+            obj = build("schedulers", options, config_key="scheduler", optimizer=optimizer)
         elif options:
             raise ConfigError(
                 f"scheduler: unexpected keys {sorted(options)} beside 'scheduler'; "

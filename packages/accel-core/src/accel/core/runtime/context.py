@@ -11,7 +11,7 @@ from accel.core.errors import ConfigError
 from accel.core.metrics import build_metrics
 from accel.core.registry import build, registry
 from accel.core.runtime.components import resolve_scheduler
-from accel.core.seeding import seed_everything
+from accel.core.seeding import MAX_SEED, seed_everything
 
 # top-level key -> (accepted types, description) for the keys the runtime reads
 SECTIONS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -74,10 +74,17 @@ def check_config(cfg: Any, stage: str) -> dict[str, Any]:
             raise ConfigError(
                 f"config.{key} must be {description}, got {value!r} ({type(value).__name__})"
             )
+    check_seed(plain.get("seed"), "seed")
     missing = [k for k in REQUIRED[stage] if plain.get(k) is None]
     if missing:
         raise ConfigError(f"config for stage '{stage}' is missing {', '.join(missing)}")
     return plain
+
+
+def check_seed(seed: Any, key: str) -> None:
+    """A seed is null or an int in [0, 2**32 - 1] (what every generator accepts)."""
+    if seed is not None and not (isinstance(seed, int) and 0 <= seed <= MAX_SEED):
+        raise ConfigError(f"{key}={seed!r}: expected an int in [0, {MAX_SEED}] or null")
 
 
 def model_spec(spec: Any, num_classes: int | None, input_shape: Any = None) -> Any:
@@ -111,15 +118,18 @@ def build_context(cfg: Mapping[str, Any], stage: str = "fit") -> Context:
     if seed is not None:
         trainer_options.setdefault("seed", seed)
         seed_everything(seed)
-    data = build("datasets", config["data"])
+    data = build("datasets", config["data"], config_key="data")
     num_classes = getattr(data, "num_classes", None)
     config["model"] = model_spec(config["model"], num_classes, getattr(data, "input_shape", None))
-    model = build("models", config["model"])
+    model = build("models", config["model"], config_key="model")
     optimizer = scheduler = None
     if stage == "fit":
-        optimizer = build("optimizers", config["optimizer"], params=model.parameters())
+        optimizer = build(
+            "optimizers", config["optimizer"], config_key="optimizer", params=model.parameters()
+        )
         scheduler = resolve_scheduler(config.get("scheduler"), optimizer)
-    loss = build("losses", config["loss"]) if config.get("loss") is not None else None
+    loss = config.get("loss")
+    loss = build("losses", loss, config_key="loss") if loss is not None else None
     return Context(
         config=config,
         model=model,
@@ -131,7 +141,12 @@ def build_context(cfg: Mapping[str, Any], stage: str = "fit") -> Context:
         scheduler=scheduler,
         loss=loss,
         metrics=build_metrics(config.get("metrics"), num_classes),
-        callbacks=[build("callbacks", c) for c in config.get("callbacks") or []],
-        tracker=build("trackers", config["tracker"]) if config.get("tracker") else None,
+        callbacks=[
+            build("callbacks", c, config_key=f"callbacks[{i}]")
+            for i, c in enumerate(config.get("callbacks") or [])
+        ],
+        tracker=build("trackers", config["tracker"], config_key="tracker")
+        if config.get("tracker")
+        else None,
         trainer_options=trainer_options,
     )

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from accel.core.checkpoint import CheckpointError, load_checkpoint, load_model_state, load_state
+from accel.core.errors import AccelError, ConfigError
 from accel.core.runtime.distributed import (
     full_state,
     gather_object,
@@ -19,6 +20,8 @@ from accel.core.runtime.distributed import (
 )
 from accel.core.runtime.loops import FitRun, NonFiniteLossError
 from accel.core.seeding import capture_rng, restore_rng
+
+RESUME_KEYS = ("model", "optimizer", "loop", "rng", "callbacks")
 
 
 def collect_state(run: FitRun) -> dict[str, Any]:
@@ -56,6 +59,23 @@ def restore_state(run: FitRun, path: str | os.PathLike[str]) -> Path:
     manifest, tensors = load_checkpoint(path)
     state = load_state(manifest, tensors)
     source = manifest["path"]
+    missing = [k for k in RESUME_KEYS if k not in state]
+    if missing:
+        raise CheckpointError(
+            f"checkpoint {source} cannot resume a fit: its state lacks {', '.join(missing)} "
+            "(load its weights with accel test ckpt=PATH instead)"
+        )
+    try:
+        return _restore(run, state, source)
+    except AccelError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        raise CheckpointError(
+            f"checkpoint {source} is malformed: {type(error).__name__}: {error}"
+        ) from None
+
+
+def _restore(run: FitRun, state: dict[str, Any], source: str) -> Path:
     if not load_full_state(
         run.engine, run.model, run.optimizer, state["model"], state["optimizer"]
     ):
@@ -72,6 +92,24 @@ def restore_state(run: FitRun, path: str | os.PathLike[str]) -> Path:
     restore_rng(_own_rng(state, run.engine))
     run.last_checkpoint = source
     return Path(source)
+
+
+def check_work_left(run: FitRun) -> None:
+    """A resumed fit with nothing left to train is an error naming the limit to raise."""
+    s = run.state
+    done_steps = run.max_steps is not None and s.global_step >= run.max_steps
+    if not (s.should_stop or done_steps):
+        return
+    epochs = s.epoch + 1 if s.epoch_done else s.epoch
+    limit = (
+        f"trainer.max_steps={run.max_steps} (it has {s.global_step} steps)"
+        if done_steps
+        else f"trainer.max_epochs={s.max_epochs} (it has {epochs} epochs)"
+    )
+    raise ConfigError(
+        f"resume: checkpoint {run.last_checkpoint} already reached {limit}: nothing left to "
+        "train; raise that limit to train on, or evaluate it with accel test ckpt=PATH"
+    )
 
 
 def _restore_loop(run: FitRun, loop: Mapping[str, Any]) -> None:

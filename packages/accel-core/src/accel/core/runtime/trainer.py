@@ -30,7 +30,12 @@ from accel.core.runtime.distributed import (
     reduce,
 )
 from accel.core.runtime.loops import FitRun, check_finite, evaluate, step_lr, train_batches
-from accel.core.runtime.resume import check_finite_weights, collect_state, restore_state
+from accel.core.runtime.resume import (
+    check_finite_weights,
+    check_work_left,
+    collect_state,
+    restore_state,
+)
 from accel.core.runtime.state import RunState
 from accel.core.seeding import seed_everything, set_deterministic
 
@@ -228,11 +233,11 @@ class Trainer:
                     break
                 s.epoch, s.batch_idx, s.epoch_done = s.epoch + 1, 0, False
                 run.loss_sum = torch.zeros_like(run.loss_sum)
+            callbacks.fire("fit_end", s)  # inside: a failing handler still ends trackers FAILED
         except BaseException as error:
             s.error = error
             callbacks.fire("exception", s)
             raise
-        callbacks.fire("fit_end", s)
         return dict(s.metrics)
 
     def _run_epoch(self, run: FitRun) -> None:
@@ -286,6 +291,8 @@ class Trainer:
         if str(resume) == "auto" and not (where / "checkpoints" / "last").is_file():
             return
         run.state.checkpoint_path = run.state.resumed_from = restore_state(run, where)
+        if str(resume) != "auto":  # `auto` re-runs a finished job as a no-op, on purpose
+            check_work_left(run)
         run.callbacks.fire("checkpoint_load", run.state)
 
     # ---- stand-alone evaluation -------------------------------------------------------------

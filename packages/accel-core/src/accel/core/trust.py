@@ -1,0 +1,151 @@
+"""The loading policy for files that may come from a stranger: they never name code to run.
+
+A checkpoint manifest, a stored config, a recipe, a pruned spec or an archive names components
+by registry name (`{name: resnet20, ...}`): the name resolves to an installed entry point, so
+only installed code runs. A `_target_` (a dotted path to import and call) from a file is refused
+unless the user says they trust the file (`--trust-file`), or their own config already names the
+same target (a project's `configs/` and the command line are the user's, not a stranger's).
+
+Two layers hold this:
+- `check_file_spec` walks a spec read from a file *before* anything is built, and names the key
+  that holds a `_target_`;
+- `file_origin` marks the code that builds from a file: inside it, `import_target` (the only
+  place accel imports a dotted path from config) refuses what the policy does not allow, so a
+  component that builds nested specs itself cannot be used to slip one past the first check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from accel.core.errors import AccelError, ConfigError
+
+TARGET_KEY = "_target_"
+TRUST_FLAG = "--trust-file"
+MAX_DEPTH = 64
+
+
+class UntrustedFileError(AccelError):
+    """A file asks for something only a trusted file may: code to import, or a pickle to run."""
+
+
+@dataclass(frozen=True)
+class _Origin:
+    source: str
+    trusted: bool
+
+
+_TRUST_FILES: ContextVar[bool] = ContextVar("accel_trust_files", default=False)
+_ALLOWED: ContextVar[frozenset[str]] = ContextVar("accel_allowed_targets", default=frozenset())
+_ORIGIN: ContextVar[_Origin | None] = ContextVar("accel_file_origin", default=None)
+
+
+@contextmanager
+def trusting_files(enabled: bool = True) -> Iterator[None]:
+    """Within this block, files are trusted (the command-line `--trust-file`)."""
+    token = _TRUST_FILES.set(enabled)
+    try:
+        yield
+    finally:
+        _TRUST_FILES.reset(token)
+
+
+def files_trusted() -> bool:
+    """Whether the current block trusts files (see `trusting_files`)."""
+    return _TRUST_FILES.get()
+
+
+@contextmanager
+def allowing_targets(targets: Iterable[str]) -> Iterator[None]:
+    """Within this block, a file may name these `_target_`s: the user's own config names them."""
+    token = _ALLOWED.set(_ALLOWED.get() | {normalize(t) for t in targets})
+    try:
+        yield
+    finally:
+        _ALLOWED.reset(token)
+
+
+def normalize(target: str) -> str:
+    """`pkg.mod:Class` and `pkg.mod.Class` are one target."""
+    return str(target).replace(":", ".")
+
+
+def find_targets(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    """Every `(key path, dotted path)` of a `_target_` anywhere in nested mappings and lists."""
+    yield from _walk(value, key, 0)
+
+
+def _walk(value: Any, key: str, depth: int) -> Iterator[tuple[str, str]]:
+    if depth > MAX_DEPTH:
+        raise ConfigError(f"{key or 'config'}: nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            path = f"{key}.{k}" if key else str(k)
+            if k == TARGET_KEY:
+                yield path, str(v)
+            else:
+                yield from _walk(v, path, depth + 1)
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            yield from _walk(v, f"{key}[{i}]", depth + 1)
+
+
+def check_file_spec(value: Any, source: str, key: str = "", *, trust: bool | None = None) -> Any:
+    """`value` (read from file `source`, at `key`) if it names no code the policy refuses."""
+    if _trusted(trust):
+        for _ in find_targets(value, key):  # still bounded: deep nesting is refused
+            pass
+        return value
+    allowed = _ALLOWED.get()
+    for path, target in find_targets(value, key):
+        if normalize(target) not in allowed:
+            raise refusal(source, path, target)
+    return value
+
+
+def refusal(source: str, key: str, target: str) -> UntrustedFileError:
+    """The one-line error for a `_target_` a file may not name."""
+    return UntrustedFileError(
+        f"{source}: {key} = {target!r} names code to import and call; a file names components "
+        f"by registry name ({{name: ...}}), so it was not loaded. Pass {TRUST_FLAG} only if "
+        "you trust where the file comes from"
+    )
+
+
+@contextmanager
+def file_origin(source: str, *, trust: bool | None = None) -> Iterator[None]:
+    """Mark building from file `source`: `import_target` inside obeys the policy."""
+    token = _ORIGIN.set(_Origin(source, _trusted(trust)))
+    try:
+        yield
+    finally:
+        _ORIGIN.reset(token)
+
+
+def guard_import(target: str) -> None:
+    """Raise when code building from an untrusted file is about to import `target`."""
+    origin = _ORIGIN.get()
+    if origin is None or origin.trusted or normalize(target) in _ALLOWED.get():
+        return
+    raise refusal(origin.source, TARGET_KEY, target)
+
+
+def _trusted(trust: bool | None) -> bool:
+    return files_trusted() if trust is None else trust
+
+
+__all__ = [
+    "TRUST_FLAG",
+    "UntrustedFileError",
+    "allowing_targets",
+    "check_file_spec",
+    "file_origin",
+    "files_trusted",
+    "find_targets",
+    "guard_import",
+    "trusting_files",
+]
