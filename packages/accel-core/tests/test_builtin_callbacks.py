@@ -213,6 +213,38 @@ def test_tracker_gets_run_params_metrics_artifacts_and_status(tmp_path: Path) ->
     assert (Path(calls[-2]["path"]) / "manifest.json").is_file()
 
 
+def test_resuming_into_a_new_run_dir_logs_the_best_checkpoint_where_it_lives(
+    tmp_path: Path,
+) -> None:
+    # mode=max on val/loss: the first run's (worse-trained) checkpoint stays the "best"
+    first = fit(tmp_path / "first", [ModelCheckpoint(mode="max")], max_epochs=2)
+    best = next(c for c in first.callbacks if isinstance(c, ModelCheckpoint)).best_path
+    tracker = FileTracker(tmp_path / "calls.jsonl")
+    data, model = TinyData(), TinyNet()
+    trainer = Trainer(
+        max_epochs=3,
+        run_dir=tmp_path / "second",
+        seed=0,
+        tracker=tracker,
+        callbacks=[ModelCheckpoint(mode="max")],
+    )
+    trainer.fit(
+        model,
+        data.train_dataloader(),
+        data.val_dataloader(),
+        optimizer=torch.optim.SGD(model.parameters(), lr=1e-2),
+        loss="cross_entropy",
+        resume=tmp_path / "first",
+    )
+    calls = tracker.calls()
+    logged = Path(next(c for c in calls if c["call"] == "log_model")["path"])
+    assert logged == best
+    assert (logged / "manifest.json").is_file()
+    assert calls[-1] == {"call": "end_run", "status": "FINISHED"}
+    assert best is not None
+    assert best.is_dir()
+
+
 def test_tracker_run_is_marked_failed_when_training_fails(tmp_path: Path) -> None:
     tracker = FileTracker(tmp_path / "calls.jsonl")
     trainer = Trainer(run_dir=tmp_path, tracker=tracker, default_callbacks=False)

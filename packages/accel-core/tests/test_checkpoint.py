@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import random
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ from core_tiny import TinyNet
 from accel.core.checkpoint import (
     CheckpointError,
     load_checkpoint,
+    load_model_state,
     load_state,
     model_state_dict,
     rebuild_model,
@@ -161,3 +164,76 @@ def test_a_foreign_manifest_is_rejected(tmp_path: Path) -> None:
     (path / "manifest.json").write_text(json.dumps({"format": "other"}))
     with pytest.raises(CheckpointError, match=r"is not an accel checkpoint manifest"):
         load_checkpoint(path)
+
+
+def test_a_pointer_cannot_lead_outside_its_folder(tmp_path: Path) -> None:
+    save_checkpoint(tmp_path / "elsewhere", "c", {"x": torch.zeros(1)})
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "last").write_text(json.dumps({"checkpoint": "../elsewhere/c"}))
+    with pytest.raises(CheckpointError, match=r"names '../elsewhere/c': expected the name of a"):
+        load_checkpoint(tmp_path / "run")
+
+
+def test_nan_weights_are_refused_when_loaded_into_a_model(tmp_path: Path) -> None:
+    model = TinyNet()
+    broken = {k: torch.full_like(v, float("nan")) for k, v in model.state_dict().items()}
+    path = save_checkpoint(tmp_path, "c", {"model": broken})
+    manifest, tensors = load_checkpoint(path)
+    with pytest.raises(CheckpointError, match=r"holds NaN weights \(net.0.weight, .*earlier"):
+        load_model_state(TinyNet(), model_state_dict(manifest, tensors), str(path))
+
+
+@pytest.mark.parametrize(
+    ("state", "message"),
+    [
+        (None, "holds no model weights"),
+        (
+            {"model": {"w": {"__tensor__": "missing"}}},
+            "refers to tensor 'missing', which is missing",
+        ),
+        ({"model": {"w": {"__tensor__": ["a"]}}}, "malformed state.model"),
+        ({"model": [1, 2]}, "state.model is not a mapping of tensors"),
+    ],
+)
+def test_a_malformed_manifest_state_is_one_line(
+    tmp_path: Path, state: object, message: str
+) -> None:
+    path = save_checkpoint(tmp_path, "c", {"x": torch.zeros(1)})
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["state"] = state
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    loaded, tensors = load_checkpoint(path)
+    with pytest.raises(CheckpointError, match=message):
+        model_state_dict(loaded, tensors)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 512 KiB filesystem (tmpfs), to fill up; skipped where mounting is not allowed."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_last_good_checkpoint(small_disk: Path) -> None:
+    directory = small_disk / "run" / "checkpoints"
+    save_checkpoint(directory, "good", {"x": torch.ones(10)})
+    with pytest.raises(
+        CheckpointError,
+        match=r"no space left on the device of .*checkpoints to write checkpoint big \(needs "
+        r"about 3.8 MB, 0.\d MB free\); the last good checkpoint is kept: .*good",
+    ) as info:
+        save_checkpoint(directory, "big", {"x": torch.ones(1_000_000)})
+    assert "\n" not in str(info.value)
+    manifest, tensors = load_checkpoint(directory)
+    assert manifest["name"] == "good"
+    assert torch.equal(tensors["x"], torch.ones(10))
+    assert sorted(p.name for p in directory.iterdir()) == ["good", "last"]

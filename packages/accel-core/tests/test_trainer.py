@@ -61,6 +61,25 @@ def test_resume_from_an_epoch_end_checkpoint_equals_an_uninterrupted_run(tmp_pat
         assert torch.equal(tensor, resumed.state_dict()[name]), name
 
 
+def test_resume_of_a_finished_fit_says_which_limit_to_raise(tmp_path: Path) -> None:
+    fit_tiny(tmp_path, max_epochs=2)
+    with pytest.raises(
+        ConfigError,
+        match=r"resume: checkpoint .*epoch=001.* already reached trainer.max_epochs=2 \(it has 2 "
+        r"epochs\): nothing left to train",
+    ):
+        fit_tiny(tmp_path, max_epochs=2, resume="last")
+    with pytest.raises(ConfigError, match=r"max_epochs=1 \(it has 2 epochs\)"):
+        fit_tiny(tmp_path, max_epochs=1, resume="last")  # past the end
+
+
+def test_resume_auto_of_a_finished_fit_is_a_no_op(tmp_path: Path) -> None:
+    model, _ = fit_tiny(tmp_path, max_epochs=2)
+    again, _ = fit_tiny(tmp_path, max_epochs=2, resume="auto")
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, again.state_dict()[name]), name
+
+
 def test_resume_last_without_a_checkpoint_names_the_run_dir(tmp_path: Path) -> None:
     with pytest.raises(
         CheckpointError, match=r"no checkpoint at .*: expected a checkpoint directory"
