@@ -220,7 +220,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     try:
         yield mount
     finally:
-        subprocess.run(["umount", str(mount)], check=False)
+        subprocess.run(["umount", "--lazy", str(mount)], check=False)  # mmapped tensors
 
 
 def test_a_full_disk_is_one_line_and_keeps_the_last_good_checkpoint(small_disk: Path) -> None:

@@ -44,3 +44,16 @@ def test_unknown_metric_lists_known_ones() -> None:
 def test_a_metric_by_dotted_path() -> None:
     metrics = build_metrics([{"_target_": "torchmetrics.regression.MeanSquaredError"}])
     assert type(metrics["MeanSquaredError"]).__name__ == "MeanSquaredError"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"name": "accuracy", "num_classes": 0}, r"metric 'accuracy': .*num_classes.* got 0"),
+        ({"name": "f1", "average": "weird"}, r"metric 'f1': .*average.* got weird"),
+        ({"name": "mae", "nope": 1}, r"metric 'mae': .*nope"),
+    ],
+)
+def test_bad_metric_arguments_fail_when_built_in_one_line(spec: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        build_metrics([spec])  # f1 without num_classes is deferred, yet checked now

@@ -1,7 +1,9 @@
+import pytest
 import torch
 from cv_activations import assert_activations_used_once
 from torch import nn
 
+from accel.core.errors import ConfigError
 from accel.core.registry import build
 from accel.cv.models.mobilenetv2 import InvertedResidual
 
@@ -25,3 +27,9 @@ def test_residual_only_when_shapes_match() -> None:
 
 def test_each_activation_runs_once() -> None:
     assert_activations_used_once(build("models", "mobilenetv2"), torch.rand(2, 3, 32, 32))
+
+
+@pytest.mark.parametrize("width_mult", [0, -1, 100, "wide", True])
+def test_a_width_multiplier_out_of_range_is_refused(width_mult: object) -> None:
+    with pytest.raises(ConfigError, match=r"mobilenetv2: width_mult must be"):
+        build("models", {"name": "mobilenetv2", "width_mult": width_mult})

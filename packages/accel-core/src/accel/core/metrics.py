@@ -62,7 +62,7 @@ def _build_one(item: Any, name: str, num_classes: int | None) -> Any:
         raise ConfigError(f"metric '{name}': expected a name, a spec or a torchmetrics Metric")
     kwargs = dict(item)
     if "_target_" in kwargs:
-        return import_target(str(kwargs.pop("_target_")))(**kwargs)
+        return _construct(name, import_target(str(kwargs.pop("_target_"))), kwargs)
     key = str(kwargs.pop("name", name))
     if key not in METRICS:
         close = difflib.get_close_matches(key, list(METRICS), n=1)
@@ -81,7 +81,15 @@ def _build_one(item: Any, name: str, num_classes: int | None) -> Any:
         if kwargs["num_classes"] is None:
             kwargs.pop("num_classes")
             return DeferredClassMetric(key, factory, kwargs)
-    return factory(**kwargs)
+    return _construct(name, factory, kwargs)
+
+
+def _construct(name: str, factory: Any, kwargs: dict[str, Any]) -> Any:
+    """`factory(**kwargs)`, its argument errors as one ConfigError naming the metric."""
+    try:
+        return factory(**kwargs)
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"metric '{name}': {' '.join(str(error).split())}") from None
 
 
 class DeferredClassMetric:
@@ -90,6 +98,7 @@ class DeferredClassMetric:
     def __init__(self, name: str, factory: Any, kwargs: dict[str, Any]) -> None:
         self.name, self.factory, self.kwargs = name, factory, kwargs
         self.metric: Any = None
+        _construct(name, factory, {**kwargs, "num_classes": 2})  # bad arguments fail now
 
     def update(self, preds: Any, target: Any) -> None:
         if self.metric is None:

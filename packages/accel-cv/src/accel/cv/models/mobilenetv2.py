@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from accel.core.errors import ConfigError
 from accel.cv.models.blocks import ConvBNAct, check_model_args
 
 # (expansion, output channels, repeats, first stride): a shortened schedule for small images
@@ -51,6 +52,13 @@ class MobileNetV2(nn.Module):
     ) -> None:
         super().__init__()
         check_model_args("mobilenetv2", num_classes, in_channels)
+        if isinstance(width_mult, bool) or not isinstance(width_mult, int | float):
+            raise ConfigError(f"mobilenetv2: width_mult must be a number > 0, got {width_mult!r}")
+        if not 0 < width_mult <= 16 or not isinstance(last_channels, int) or last_channels < 1:
+            raise ConfigError(
+                f"mobilenetv2: width_mult must be in (0, 16] and last_channels an int >= 1, "
+                f"got {width_mult!r} and {last_channels!r}"
+            )
         channels = _round(32 * width_mult)
         layers: list[nn.Module] = [ConvBNAct(in_channels, channels, 3, 1, activation="relu6")]
         for expansion, out, repeats, stride in SMALL_SETTING:
