@@ -17,11 +17,19 @@ app = typer.Typer(
 @app.command()
 def sync(
     run_dir: Annotated[Path, typer.Argument(help="An accel run directory (children included).")],
+    trust_file: Annotated[
+        bool,
+        typer.Option("--trust-file", help="Also send files the spool names outside RUN_DIR."),
+    ] = False,
 ) -> None:
-    """Send everything a run directory still holds to its MLflow server."""
+    """Send everything a run directory still holds to its MLflow server.
+
+    Files the spool names are sent only from inside RUN_DIR (a run directory may come from
+    someone else), unless --trust-file.
+    """
     from accel.mlflow.sync import sync_run_dir
 
-    results = sync_run_dir(run_dir)
+    results = sync_run_dir(run_dir, trust=trust_file)
     for result in results:
         line = f"{result.directory}: sent {result.sent} record(s)"
         if result.error:

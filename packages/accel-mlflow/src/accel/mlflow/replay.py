@@ -32,7 +32,18 @@ LOG_BATCH = "/api/2.0/mlflow/runs/log-batch"
 class Replayer:
     """Replays one run directory's spool to its tracking server."""
 
-    def __init__(self, directory: Path, limits: Limits = DEFAULT_LIMITS, client: Any = None):
+    def __init__(
+        self,
+        directory: Path,
+        limits: Limits = DEFAULT_LIMITS,
+        client: Any = None,
+        *,
+        root: Path | None = None,
+    ):
+        """`root`: files a record names are sent only from inside it (a run directory read
+        from disk by `accel mlflow sync` may come from someone else: its spool must not make
+        accel upload `~/.ssh` to the server its run.json names). None: this process's own."""
+        self.root = None if root is None else Path(root).resolve()
         self.directory = Path(directory)
         self.spool = Spool(self.directory)
         self.limits = limits
@@ -215,8 +226,23 @@ class Replayer:
         else:
             self.spool.reject(record, f"unknown op {op!r}")
 
+    def _outside_root(self, record: Record) -> bool:
+        """Reject (and say so) a record naming a file outside `root`."""
+        path = Path(str(record.get("path", ""))).resolve()
+        if self.root is None or path == self.root or self.root in path.parents:
+            return False
+        reason = (
+            f"{path} is outside {self.root}: not sent (pass --trust-file to accel mlflow sync "
+            "if you trust this run directory)"
+        )
+        log.warning("%s", reason)
+        self.spool.reject(record, reason)
+        return True
+
     def _artifact(self, run_id: str, record: Record) -> None:
         path = Path(record["path"])
+        if self._outside_root(record):
+            return
         if not path.exists():
             self.spool.reject(record, f"{path} no longer exists")
             return
@@ -230,6 +256,8 @@ class Replayer:
         from accel.mlflow.registry import register_version
 
         path, name = Path(record["path"]), record["name"]
+        if self._outside_root(record):
+            return
         if not path.exists():
             self.spool.reject(record, f"{path} no longer exists")
             return

@@ -35,12 +35,16 @@ def find_state_dirs(run_dir: Path) -> list[Path]:
     return found
 
 
-def sync_run_dir(run_dir: Path) -> list[SyncResult]:
-    """Send what every run under `run_dir` still holds; stop at the first outage."""
+def sync_run_dir(run_dir: Path, *, trust: bool = False) -> list[SyncResult]:
+    """Send what every run under `run_dir` still holds; stop at the first outage.
+
+    Files the spools name are sent only from inside `run_dir` unless `trust`.
+    """
     results = []
+    root = None if trust else Path(run_dir)
     for directory in find_state_dirs(run_dir):
         try:
-            sent = Replayer(directory).replay(blocking=True)
+            sent = Replayer(directory, root=root).replay(blocking=True)
             results.append(SyncResult(directory, sent, Spool(directory).has_pending()))
         except ServerUnavailable as error:
             results.append(SyncResult(directory, 0, True, str(error)))
