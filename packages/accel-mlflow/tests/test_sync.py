@@ -27,6 +27,19 @@ def offline_run(mlflow_server, run_dir: Path, secret: Path) -> tuple[MlflowTrack
     return tracker, proxy
 
 
+def sync_online(proxy: FlakyProxy, run_dir: Path, *flags: str) -> str:
+    """`accel mlflow sync RUN_DIR` while the server answers; the run id it sent to."""
+    proxy.up()
+    try:
+        result = CliRunner().invoke(app, ["sync", str(run_dir), *flags])
+    finally:
+        proxy.down()
+    assert result.exit_code == 0, result.output
+    run_id = MlflowTracker(uri=proxy.uri, run_dir=run_dir).run_id
+    assert run_id is not None
+    return run_id
+
+
 def artifacts(client, run_id: str) -> list[str]:
     return sorted(a.path for a in client.list_artifacts(run_id))
 
@@ -36,13 +49,7 @@ def test_sync_sends_no_file_from_outside_the_run_dir(mlflow_server, client, tmp_
     secret.write_text("PRIVATE KEY")
     run_dir = tmp_path / "downloaded-run"
     tracker, proxy = offline_run(mlflow_server, run_dir, secret)
-    proxy.up()
-    try:
-        result = CliRunner().invoke(app, ["sync", str(run_dir)])
-    finally:
-        proxy.down()
-    assert result.exit_code == 0, result.output
-    run_id = MlflowTracker(uri=proxy.uri, run_dir=run_dir).run_id
+    run_id = sync_online(proxy, run_dir)
     assert artifacts(client, run_id) == ["report.md"]
     rejected = [json.loads(line) for line in (tracker.directory / REJECTED_NAME).open()]
     assert [r["record"]["path"] for r in rejected] == [str(secret)]
@@ -55,11 +62,5 @@ def test_sync_with_trust_file_sends_it(mlflow_server, client, tmp_path):
     secret.write_text("my own file, logged from elsewhere")
     run_dir = tmp_path / "my-run"
     _, proxy = offline_run(mlflow_server, run_dir, secret)
-    proxy.up()
-    try:
-        result = CliRunner().invoke(app, ["sync", str(run_dir), "--trust-file"])
-    finally:
-        proxy.down()
-    assert result.exit_code == 0, result.output
-    run_id = MlflowTracker(uri=proxy.uri, run_dir=run_dir).run_id
+    run_id = sync_online(proxy, run_dir, "--trust-file")
     assert artifacts(client, run_id) == ["mine.txt", "report.md"]
