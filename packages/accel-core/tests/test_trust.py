@@ -122,3 +122,26 @@ def test_a_trusted_checkpoint_rebuilds_its_target_model(tmp_path: Path) -> None:
     save_checkpoint(tmp_path, "c", {"model": model.state_dict()}, config={"model": spec})
     rebuilt = rebuild_model(tmp_path, trust=True)
     assert torch.equal(rebuilt.state_dict()["net.0.weight"], model.state_dict()["net.0.weight"])
+
+
+def test_a_yaml_alias_bomb_is_walked_once_not_a_billion_times() -> None:
+    import time
+
+    import yaml
+
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    bomb = yaml.safe_load("\n".join(lines) + "\nmodel: {name: resnet20, x: *a9}\n")
+    start = time.perf_counter()
+    assert check_file_spec(bomb, "config.yaml") is bomb  # 10**10 leaves if expanded
+    assert time.perf_counter() - start < 1.0
+
+
+def test_too_deep_or_too_big_names_the_file() -> None:
+    deep: Any = "leaf"
+    for _ in range(100):
+        deep = [deep]
+    with pytest.raises(ConfigError, match=r"^run/config.yaml: model(\[0\])+: nested more"):
+        check_file_spec({"model": deep}, "run/config.yaml")
+    with pytest.raises(ConfigError, match=r"^f: data: more than 1,000,000 values"):
+        check_file_spec({"data": list(range(1_000_001))}, "f")

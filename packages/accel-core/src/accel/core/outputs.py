@@ -17,6 +17,7 @@ its expensive work starts.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -122,25 +123,43 @@ def remove_stale(target: Path) -> list[Path]:
     """Remove `.tmp-<pid>-<name>` / `.old-<pid>-<name>` of `target` left by dead processes,
     when they carry accel's marker (a folder accel cannot prove is its own stays)."""
     removed = []
-    for candidate in target.parent.glob(f".*-*-{target.name}"):
+    for candidate in target.parent.glob(f".*-*-{glob.escape(target.name)}"):
         match = STALE.fullmatch(candidate.name)
         if match is None or match.group(3) != target.name or not candidate.is_dir():
             continue
-        if _alive(int(match.group(2))) or owned_files(candidate) is None:
+        if process_alive(int(match.group(2))) or owned_files(candidate) is None:
             continue
         shutil.rmtree(candidate, ignore_errors=True)
         removed.append(candidate)
     return removed
 
 
-def _alive(pid: int) -> bool:
+def remove_stale_files(path: Path) -> list[Path]:
+    """Delete `.tmp-<pid>-<name>[.<random>]` files of file `path` whose writer is gone (a
+    killed write)."""
+    removed = []
+    for candidate in path.parent.glob(f".tmp-*-{glob.escape(path.name)}*"):
+        match = STALE.fullmatch(candidate.name)
+        rest = match.group(3) if match else ""
+        if rest != path.name and not rest.startswith(f"{path.name}."):
+            continue
+        if not candidate.is_file() or candidate.is_symlink():
+            continue
+        if not process_alive(int(match.group(2))):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs; this process counts as gone (its own earlier attempt)."""
     if pid == os.getpid():
-        return False  # our own leftovers (an earlier attempt in this process)
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except (PermissionError, OverflowError):
         return True
     return True
 
@@ -150,5 +169,7 @@ __all__ = [
     "check_output_folder",
     "foreign_files",
     "output_folder",
+    "process_alive",
     "remove_stale",
+    "remove_stale_files",
 ]

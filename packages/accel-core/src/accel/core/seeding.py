@@ -9,15 +9,15 @@ from typing import Any
 import numpy as np
 import torch
 
-MAX_SEED = 2**32 - 1
+from accel.core.errors import ConfigError
+from accel.core.value_ranges import MAX_SEED, check_seed
 
 
 def seed_everything(seed: int) -> None:
     """Seed python, numpy and torch (all devices) with one integer in [0, 2**32 - 1]."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        from accel.core.errors import ConfigError
-
-        raise ConfigError(f"seed={seed!r}: expected an int in [0, {MAX_SEED}]")
+    if seed is None:
+        raise ConfigError(f"seed=None: expected an int in [0, {MAX_SEED}]")
+    check_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

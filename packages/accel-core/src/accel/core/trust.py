@@ -75,35 +75,60 @@ def normalize(target: str) -> str:
 
 
 def find_targets(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
-    """Every `(key path, dotted path)` of a `_target_` anywhere in nested mappings and lists."""
-    yield from _walk(value, key, 0)
+    """Every `(key path, dotted path)` of a `_target_` anywhere in nested mappings and lists.
+
+    Bounded: deeper than MAX_DEPTH or more than MAX_NODES values is a ConfigError, and a node
+    seen before (a YAML alias) is walked once, so a "billion laughs" file cannot hang it.
+    """
+    yield from _Walk().walk(value, key, 0)
 
 
-def _walk(value: Any, key: str, depth: int) -> Iterator[tuple[str, str]]:
-    if depth > MAX_DEPTH:
-        raise ConfigError(f"{key or 'config'}: nested more than {MAX_DEPTH} levels deep")
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            path = f"{key}.{k}" if key else str(k)
-            if k == TARGET_KEY:
+MAX_NODES = 1_000_000
+
+
+class _Walk:
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+        self.count = 0
+
+    def walk(self, value: Any, key: str, depth: int) -> Iterator[tuple[str, str]]:
+        if not isinstance(value, Mapping | list | tuple):
+            return
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{key or 'config'}: nested more than {MAX_DEPTH} levels deep")
+        if id(value) in self.seen:
+            return
+        self.seen.add(id(value))
+        self.count += len(value)
+        if self.count > MAX_NODES:
+            raise ConfigError(f"{key or 'config'}: more than {MAX_NODES:,} values")
+        items = value.items() if isinstance(value, Mapping) else enumerate(value)
+        for k, v in items:
+            path = _child(key, k, isinstance(value, Mapping))
+            if k == TARGET_KEY and isinstance(value, Mapping):
                 yield path, str(v)
             else:
-                yield from _walk(v, path, depth + 1)
-    elif isinstance(value, list | tuple):
-        for i, v in enumerate(value):
-            yield from _walk(v, f"{key}[{i}]", depth + 1)
+                yield from self.walk(v, path, depth + 1)
+
+
+def _child(key: str, part: Any, mapping: bool) -> str:
+    if not mapping:
+        return f"{key}[{part}]"
+    return f"{key}.{part}" if key else str(part)
 
 
 def check_file_spec(value: Any, source: str, key: str = "", *, trust: bool | None = None) -> Any:
     """`value` (read from file `source`, at `key`) if it names no code the policy refuses."""
-    if _trusted(trust):
-        for _ in find_targets(value, key):  # still bounded: deep nesting is refused
-            pass
-        return value
     allowed = _ALLOWED.get()
-    for path, target in find_targets(value, key):
-        if normalize(target) not in allowed:
-            raise refusal(source, path, target)
+    trusted = _trusted(trust)
+    try:
+        for path, target in find_targets(value, key):  # walked when trusted too: bounded
+            if not trusted and normalize(target) not in allowed:
+                raise refusal(source, path, target)
+    except UntrustedFileError:
+        raise
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
     return value
 
 

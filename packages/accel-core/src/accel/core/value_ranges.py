@@ -101,12 +101,29 @@ FACTORS: dict[str, Range] = {
 }
 
 
+MAX_SEED = 2**32 - 1  # numpy's seeds; python's and torch's accept these too
+
+
+def check_seed(seed: Any, key: str = "seed") -> None:
+    """A seed is null or an int in [0, 2**32 - 1] (what every generator accepts)."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"{key}={seed!r}: expected an int in [0, {MAX_SEED}] or null")
+
+
 def check_ranges(factory: Callable[..., Any], kwargs: Mapping[str, Any], section: str) -> None:
     """Raise ConfigError for the first argument of a torch optimizer/scheduler out of range."""
     module = str(getattr(factory, "__module__", "") or "")
+    check_ranges_of(f"{module}:{getattr(factory, '__name__', '')}", kwargs, section)
+
+
+def check_ranges_of(target: str, kwargs: Mapping[str, Any], section: str) -> None:
+    """`check_ranges` for a factory named by `module:Name` (an entry point's target), without
+    importing it (so a command line can be checked before torch is imported)."""
+    module, _, name = target.replace(":", ".").rpartition(".")
     if not module.startswith(CHECKED_MODULES):
         return
-    name = str(getattr(factory, "__name__", ""))
     for key, value in kwargs.items():
         expected = FACTORS.get(name) if key == "factor" else RANGES.get(key)
         if expected is not None and not expected.holds(value):

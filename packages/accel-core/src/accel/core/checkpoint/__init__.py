@@ -23,6 +23,7 @@ from accel.core.checkpoint.store import (
     FORMAT,
     list_checkpoints,
     read_checkpoint,
+    read_manifest,
     resolve_checkpoint,
     write_checkpoint,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "load_checkpoint",
     "load_model_state",
     "model_state_dict",
+    "read_manifest",
     "rebuild_model",
     "resolve_checkpoint",
     "save_checkpoint",
@@ -86,6 +88,8 @@ def load_state(manifest: Mapping[str, Any], tensors: Mapping[str, torch.Tensor])
     """The stored training state with tensors put back in place."""
     try:
         state = decode(manifest.get("state"), tensors)
+    except CheckpointError as error:
+        raise CheckpointError(f"checkpoint {manifest.get('path')}: {error}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise CheckpointError(
             f"checkpoint {manifest.get('path')}: malformed state ({type(error).__name__}: {error})"
@@ -105,6 +109,8 @@ def model_state_dict(
         raise CheckpointError(f"checkpoint {manifest.get('path')} holds no model weights")
     try:
         state = decode(model, tensors)
+    except CheckpointError as error:
+        raise CheckpointError(f"checkpoint {manifest.get('path')}: {error}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise CheckpointError(
             f"checkpoint {manifest.get('path')}: malformed state.model ({error})"

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
+from accel.core.atomic import write_json_atomic
 from accel.core.checkpoint.codec import CheckpointError
 from accel.core.checkpoint.safetensors_writer import write_safetensors
 from accel.core.names import is_plain_name
@@ -33,22 +34,6 @@ def _fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to `path` through a temp file + fsync + rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX + path.name)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=1, allow_nan=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_path(path.parent)
 
 
 def write_checkpoint(
@@ -161,16 +146,26 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
 
 def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """The manifest and the tensors (on CPU) of the checkpoint at `path`."""
+    manifest = read_manifest(path)
+    directory = Path(manifest["path"])
+    try:
+        tensors = load_file(str(directory / TENSORS), device="cpu")
+    except Exception as error:  # OSError and safetensors errors alike: one line
+        raise CheckpointError(f"checkpoint {directory} is unreadable: {error}") from None
+    return manifest, tensors
+
+
+def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The manifest of the checkpoint at `path` (with `path` set), without reading tensors."""
     directory = resolve_checkpoint(path)
     try:
         manifest = json.loads((directory / MANIFEST).read_text())
-        tensors = load_file(str(directory / TENSORS), device="cpu")
-    except Exception as error:  # OSError, JSON and safetensors errors alike: one line
+    except Exception as error:  # OSError, JSON and decoding errors alike: one line
         raise CheckpointError(f"checkpoint {directory} is unreadable: {error}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CheckpointError(f"{directory / MANIFEST} is not an accel checkpoint manifest")
     manifest["path"] = str(directory)
-    return manifest, tensors
+    return manifest
 
 
 def list_checkpoints(directory: Path) -> list[Path]:

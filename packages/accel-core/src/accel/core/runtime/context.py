@@ -11,7 +11,8 @@ from accel.core.errors import ConfigError
 from accel.core.metrics import build_metrics
 from accel.core.registry import build, registry
 from accel.core.runtime.components import resolve_scheduler
-from accel.core.seeding import MAX_SEED, seed_everything
+from accel.core.seeding import seed_everything
+from accel.core.value_ranges import check_seed
 
 # top-level key -> (accepted types, description) for the keys the runtime reads
 SECTIONS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -79,12 +80,6 @@ def check_config(cfg: Any, stage: str) -> dict[str, Any]:
     if missing:
         raise ConfigError(f"config for stage '{stage}' is missing {', '.join(missing)}")
     return plain
-
-
-def check_seed(seed: Any, key: str) -> None:
-    """A seed is null or an int in [0, 2**32 - 1] (what every generator accepts)."""
-    if seed is not None and not (isinstance(seed, int) and 0 <= seed <= MAX_SEED):
-        raise ConfigError(f"{key}={seed!r}: expected an int in [0, {MAX_SEED}] or null")
 
 
 def model_spec(spec: Any, num_classes: int | None, input_shape: Any = None) -> Any:

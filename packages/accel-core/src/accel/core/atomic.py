@@ -1,0 +1,96 @@
+"""Write files atomically: a temporary file beside the target, fsynced, renamed over it.
+
+Readers see the old file or the new one, never half of one, and a failure (a full disk, a
+kill) leaves the previous file as it was. An OS error names the file being written, so the
+one-line message a user sees says where (`No space left on device: runs/x/config.yaml`).
+Folders of results go through `accel.core.outputs.output_folder`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from accel.core.outputs import remove_stale_files
+
+TMP_PREFIX = ".tmp-"
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Replace `path` with `data` in one rename; the usual permissions (0666 & ~umask)."""
+    path = Path(path)
+    with _naming(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_files(path)
+        prefix = f"{TMP_PREFIX}{os.getpid()}-{path.name}."  # a random suffix: threads differ
+        fd, tmp = tempfile.mkstemp(prefix=prefix, dir=path.parent)
+        try:
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _fsync_folder(path.parent)
+    return path
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Replace `path` with `text` (UTF-8)."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: str | os.PathLike[str], data: Any, **dumps: Any) -> Path:
+    """Replace `path` with `data` as JSON (NaN refused; `dumps` go to `json.dumps`)."""
+    options = {"indent": 1, "allow_nan": False, **dumps}
+    return write_text_atomic(path, json.dumps(data, **options) + "\n")
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path for a tool that writes the file itself (ONNX, torch); on
+    success it replaces `path`, on failure it is removed. The temporary name keeps the
+    suffix (tools look at it); leftovers of killed processes are removed first."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_files(path)
+    temp = path.with_name(f"{TMP_PREFIX}{os.getpid()}-{path.name}")
+    try:
+        with _naming(path):
+            yield temp
+            os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+@contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """An OSError without a file name gets `path` (a write() on a full disk names none)."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is None and error.errno is not None:
+            raise type(error)(error.errno, error.strerror, str(path)) from error
+        raise
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
