@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from accel.mlflow.atomic import write_text_atomic
+from accel.core.atomic import write_text_atomic
 
 try:  # advisory lock between a training process and `accel mlflow sync`
     import fcntl

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from accel.core.atomic import write_json_atomic
 from accel.core.errors import ConfigError
-from accel.mlflow.atomic import write_json_atomic
 
 STATE_NAME = "run.json"
 

@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from accel.core.atomic import write_text_atomic
 from accel.core.errors import ConfigError
-from accel.mlflow.atomic import write_text_atomic
 from accel.mlflow.flatten import config_hash, flatten_config
 from accel.mlflow.lifecycle import error_tags, resolve_status
 from accel.mlflow.limits import Limits
