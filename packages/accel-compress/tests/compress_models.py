@@ -105,3 +105,15 @@ def randomize_bn(model: nn.Module) -> nn.Module:
             m.weight.data.copy_(torch.rand(m.num_features, generator=generator) + 0.5)
             m.bias.data.copy_(torch.randn(m.num_features, generator=generator) * 0.1)
     return model.eval()
+
+
+class Tiny(nn.Module):
+    """The smallest classifier of 1×8×8 inputs (10 classes): for tests of bad input, where the
+    model only has to load and run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)

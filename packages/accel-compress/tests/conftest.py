@@ -16,7 +16,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parent))  # the tests import compress_models
 
-from compress_models import MLP, TinyResNet
+from compress_models import MLP, Tiny, TinyResNet
 
 torch.set_num_threads(1)  # correctness tests: one thread is steadier on a busy machine
 
@@ -85,3 +85,51 @@ def resnet(trained_resnet: nn.Module) -> nn.Module:
     import copy
 
     return copy.deepcopy(trained_resnet)
+
+
+TINY_ARCH = "test_tiny"
+
+
+@dataclass
+class TinyFiles:
+    """One tiny model in every format accel reads, and tiny data, written once per session."""
+
+    dir: Path
+    arch: str
+    model: Path  # a state dict: needs --arch
+    program: Path  # a torch.export program with a dynamic batch
+    script: Path  # TorchScript
+    calib: Path  # .npy inputs
+    eval: Path  # .npz x, y
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The tiny model (registered as `test_tiny`) as files, with 16 samples of data."""
+    import numpy as np
+
+    from accel.core.registry import registry
+
+    folder = tmp_path_factory.mktemp("tiny")
+    registry("models").add(TINY_ARCH, Tiny, override=True)
+    torch.manual_seed(0)
+    model = Tiny().eval()
+    torch.save(model.state_dict(), folder / "model.pt")
+    x = torch.rand(16, 1, 8, 8)
+    batch = torch.export.Dim("batch", min=1)
+    program = torch.export.export(model, (x[:2],), dynamic_shapes=({0: batch},))
+    torch.export.save(program, str(folder / "model.pt2"))
+    torch.jit.script(model).save(str(folder / "script.pt"))
+    np.save(folder / "calib.npy", x.numpy())
+    np.savez(folder / "eval.npz", x=x.numpy(), y=np.arange(16) % 10)
+    yield TinyFiles(
+        folder,
+        TINY_ARCH,
+        folder / "model.pt",
+        folder / "model.pt2",
+        folder / "script.pt",
+        folder / "calib.npy",
+        folder / "eval.npz",
+    )
+    registry("models")._local.pop(TINY_ARCH, None)
+    registry("models")._loaded.pop(TINY_ARCH, None)

@@ -1,13 +1,24 @@
-"""Atomic writes: a failure leaves nothing half-written and keeps the previous result."""
+"""Atomic writes: a failure leaves nothing half-written and keeps the previous file; leftovers
+of killed writers are cleaned; a file accel did not write is never replaced."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from accel.compress.atomic import atomic_dir, atomic_path, write_json
+from accel.compress.atomic import (
+    ANALYSIS_FORMAT,
+    atomic_path,
+    check_owned_json,
+    write_json,
+    write_owned_json,
+)
+from accel.core.errors import ConfigError
 
 
 def fail_inside(manager: Any, name: str | None = None) -> None:
@@ -28,14 +39,44 @@ def test_atomic_path_replaces_only_on_success(tmp_path: Path) -> None:
     assert target.read_text().strip() == '{\n  "a": 1\n}'
 
 
-def test_atomic_dir_keeps_the_previous_folder_on_failure(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    with atomic_dir(out) as folder:
-        (folder / "model.onnx").write_text("good")
-    with pytest.raises(RuntimeError, match="boom"):
-        fail_inside(atomic_dir(out), "model.onnx")
-    assert (out / "model.onnx").read_text() == "good"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
-    with atomic_dir(out) as folder:
-        (folder / "new.txt").write_text("x")
-    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
+def dead_pid() -> int:
+    """The id of a process that has exited."""
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                           capture_output=True, text=True)  # fmt: skip
+    return int(child.stdout)
+
+
+def test_a_killed_writers_temporary_is_removed_on_the_next_write(tmp_path: Path) -> None:
+    target = tmp_path / "report.json"
+    stale = tmp_path / f".tmp-{dead_pid()}-report.json"
+    stale.write_text("half")
+    other = tmp_path / f".tmp-{dead_pid()}-other.json"  # another file's: not ours to touch
+    other.write_text("half")
+    write_json(target, {"a": 1})
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert not stale.exists()
+    assert other.exists()
+
+
+def test_a_live_writers_temporary_is_kept(tmp_path: Path) -> None:
+    import os
+
+    live = tmp_path / f".tmp-{os.getppid()}-report.json"
+    live.write_text("in progress")
+    write_json(tmp_path / "report.json", {})
+    assert live.read_text() == "in progress"
+
+
+def test_owned_json_replaces_only_what_accel_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "analysis.json"
+    write_owned_json(path, {"params": 1}, "--output")
+    assert json.loads(path.read_text()) == {"format": ANALYSIS_FORMAT, "params": 1}
+    write_owned_json(path, {"params": 2}, "--output")
+    assert json.loads(path.read_text())["params"] == 2
+    mine = tmp_path / "notes.json"
+    mine.write_text('{"mine": true}')
+    with pytest.raises(ConfigError, match=r"--output .*notes.json exists and was not written by"):
+        write_owned_json(mine, {"params": 1}, "--output")
+    assert mine.read_text() == '{"mine": true}'
+    with pytest.raises(ConfigError, match="is not a plain file"):
+        check_owned_json(tmp_path, "--output")

@@ -5,12 +5,18 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
+import crafted
 import numpy as np
 import pytest
 import torch
-from compress_models import TinyResNet
+from compress_models import Tiny, TinyResNet
 from typer.testing import CliRunner
 
 from accel.compress.cli import app
@@ -253,3 +259,190 @@ def test_help_lists_the_analyze_subcommand() -> None:
     result = invoke("--help")
     assert result.exit_code == 0
     assert "analyze" in result.output
+
+
+# Adversarial files, opened by `compress` and by `compress analyze`: each would run
+# `touch marker` opened naively (see test_loading/test_spec/test_recipe for that proof);
+# here: no marker, exit != 0, one `error:` line, no traceback, no output.
+
+
+def one_error_line(result: Any) -> str:
+    """The single line of a failed command, checked: non-zero exit, no traceback."""
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code != 0, result.output
+    assert "Traceback" not in result.output
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+def crafted_model(kind: str, tiny: Any, folder: Path, marker: Path) -> Path:
+    """The crafted model file (or folder) of `kind`, built from tiny's real files."""
+    if kind == "pickle":
+        return crafted.full_pickle(folder / "evil.pt", marker)
+    if kind == "pt2 samples":
+        return crafted.pt2_with_pickled_samples(tiny.program, folder / "evil.pt2", marker)
+    if kind == "pt2 weight":
+        return crafted.pt2_with_pickled_weight(tiny.program, folder / "evil.pt2", marker)
+    if kind == "pt2 named .pt":
+        return crafted.pt2_with_pickled_samples(tiny.program, folder / "evil.pt", marker)
+    if kind == "torchscript":
+        return crafted.torchscript_with_payload(tiny.script, folder / "evil.pt", marker)
+    if kind in ("checkpoint model", "checkpoint data"):
+        section = kind.split()[1]
+        return crafted.checkpoint_with_target(folder / "ckpt", marker, section, tiny.arch)
+    assert kind == "channels arch"
+    return crafted.channels_with_target(folder / "pruned", Tiny(), marker)
+
+
+CRAFTED = {
+    "pickle": "is a full pickle",
+    "pt2 samples": "data/sample_inputs/model.pt, which torch would unpickle with code",
+    "pt2 weight": "data/weights/weight_0, which torch would unpickle with code",
+    "pt2 named .pt": "which torch would unpickle with code",
+    "torchscript": "is not loadable TorchScript",
+    "checkpoint model": "model.spec._target_ = 'os.system' names code",
+    "checkpoint data": "config.data._target_ = 'os.system' names code",
+    "channels arch": "channels.json: arch._target_ = 'os.system' names code",
+}
+
+
+@pytest.mark.parametrize("command", ["compress", "analyze"])
+@pytest.mark.parametrize(("kind", "message"), CRAFTED.items(), ids=list(CRAFTED))
+def test_a_crafted_file_runs_nothing(kind: str, message: str, command: str, tiny, tmp_path) -> None:
+    marker = tmp_path / "pwned"
+    model = crafted_model(kind, tiny, tmp_path, marker)
+    out = tmp_path / ("out.json" if command == "analyze" else "out")
+    args = ["analyze", model] if command == "analyze" else [model, "--fold-bn"]
+    result = invoke(*args, "--input-shape", "1,1,8,8", "--repeats", "1", "-o", out)
+    line = one_error_line(result)
+    assert message in line
+    assert not marker.exists()
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("craft", "message"),
+    [
+        (crafted.recipe_with_target_pass, r"passes\[0\]\._target_ = 'os\.system' names code"),
+        (crafted.recipe_with_python_tag, "line 1: could not determine a constructor"),
+    ],
+)
+def test_a_crafted_recipe_runs_nothing(craft, message: str, tiny, tmp_path) -> None:
+    marker = tmp_path / "pwned"
+    recipe = craft(tmp_path / "r.yaml", marker)
+    result = invoke("--recipe", recipe, tiny.program, "-o", tmp_path / "out")
+    assert re.search(message, one_error_line(result))
+    assert not marker.exists()
+    assert not (tmp_path / "out").exists()
+
+
+def test_trust_file_and_its_alias_open_a_full_pickle(tiny, tmp_path) -> None:
+    torch.save(Tiny().eval(), tmp_path / "whole.pt")
+    for flag in ("--trust-file", "--unsafe-pickle"):
+        out = tmp_path / f"a{flag}.json"
+        result = invoke("analyze", tmp_path / "whole.pt", "--input-shape", "1,1,8,8",
+                        "--repeats", "1", flag, "-o", out)  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert json.loads(out.read_text())["params"] == 650
+
+
+# Output folders: accel writes only what it owns.
+
+
+def compress_tiny(tiny: Any, out: Path, *extra: object) -> Any:
+    return invoke(tiny.program, "--fold-bn", "--calib-data", tiny.calib, "--repeats", "1",
+                  "-q", "-o", out, *extra)  # fmt: skip
+
+
+def test_a_users_file_in_the_output_folder_survives(tiny, tmp_path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+    line = one_error_line(compress_tiny(tiny, out))
+    assert "--output" in line
+    assert "holds files accel did not write (thesis.tex)" in line
+    assert (out / "thesis.tex").read_text() == "years of work"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_an_output_that_is_a_file_or_the_current_folder_is_refused(
+    tiny, tmp_path, monkeypatch
+) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    assert "is a file, not a folder" in one_error_line(compress_tiny(tiny, tmp_path / "notes.txt"))
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    monkeypatch.chdir(tmp_path)
+    assert "the folder you are in" in one_error_line(compress_tiny(tiny, Path(".")))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_a_second_run_replaces_accels_own_output(tiny, tmp_path) -> None:
+    out = tmp_path / "out"
+    assert compress_tiny(tiny, out).exit_code == 0
+    first = json.loads((out / "recipe.json").read_text())
+    result = invoke(tiny.program, "--export", "pt2", "--input-shape", "1,1,8,8",
+                    "--repeats", "1", "-q", "-o", out)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert first["passes"] == ["fold_bn"]
+    assert json.loads((out / "recipe.json").read_text())["passes"] == [
+        {"name": "export", "format": "pt2"}
+    ]
+    assert (out / ".accel-output.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_killed_compress_leaves_nothing_after_the_next_run(tiny, tmp_path) -> None:
+    out = tmp_path / "out"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "accel.compress.cli", tiny.program, "--fold-bn",
+         "--input-shape", "1,1,8,8", "--repeats", "1", "-q", "-o", out],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    temp = tmp_path / f".tmp-{child.pid}-out"
+    deadline = time.monotonic() + 60
+    while not temp.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    child.kill()
+    child.wait()
+    assert temp.is_dir(), "the run ended before its temporary folder was seen"
+    assert compress_tiny(tiny, out).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert (out / "model.pt2").is_file()
+
+
+def test_analyze_replaces_only_its_own_json(tiny, tmp_path) -> None:
+    out = tmp_path / "analysis.json"
+    args = ("analyze", tiny.program, "--input-shape", "1,1,8,8", "--repeats", "1", "-o", out)
+    assert invoke(*args).exit_code == 0
+    assert json.loads(out.read_text())["format"] == "accel.compress.analysis/1"
+    assert invoke(*args).exit_code == 0
+    out.write_text('{"mine": 1}')
+    assert "was not written by accel compress analyze" in one_error_line(invoke(*args))
+    assert out.read_text() == '{"mine": 1}'
+
+
+# A static-batch .pt2: compress refuses it in one line; analyze runs it at its batch.
+
+
+def test_a_static_batch_program(tmp_path) -> None:
+    program = torch.export.export(Tiny().eval(), (torch.rand(1, 1, 8, 8),))
+    torch.export.save(program, str(tmp_path / "static.pt2"))
+    np.savez(tmp_path / "eval.npz", x=np.random.rand(5, 1, 8, 8).astype("float32"),
+             y=np.arange(5))  # fmt: skip
+    line = one_error_line(invoke(tmp_path / "static.pt2", "--fold-bn", "-o", tmp_path / "o"))
+    assert "with a fixed batch of 1" in line
+    assert "dynamic_shapes=" in line
+    result = invoke("analyze", tmp_path / "static.pt2", "--eval-data", tmp_path / "eval.npz",
+                    "--repeats", "1")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "accepts only batch 1" in result.output
+    report = json.loads(result.output[result.output.index("{") :])
+    assert list(report["latency"]) == ["1"]
+    assert 0 <= report["accuracy"] <= 100
+
+
+def test_usage_errors_are_one_line() -> None:
+    assert "No such option: --bogus" in one_error_line(invoke("x.pt", "--bogus"))
+    assert "'--prune' requires an argument" in one_error_line(invoke("x.pt", "--prune"))
+    assert "Missing argument 'model'" in one_error_line(invoke("analyze"))

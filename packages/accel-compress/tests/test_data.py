@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import crafted
 import numpy as np
 import pytest
 import torch
 
-from accel.compress.data import inputs_of, load_data, take_inputs, targets_of
+from accel.compress.data import check_classes, inputs_of, load_data, take_inputs, targets_of
 from accel.core.errors import ConfigError
 
 
@@ -86,3 +87,40 @@ def test_inputs_of_each_batch_form() -> None:
     assert take_inputs(None) == []
     with pytest.raises(ConfigError, match="cannot find the inputs"):
         inputs_of("text")
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"), crafted.DATA_FAULTS.items(), ids=list(crafted.DATA_FAULTS)
+)
+def test_a_bad_data_file_is_one_line_naming_it(kind: str, message: str, tmp_path: Path) -> None:
+    path = crafted.write_data(tmp_path, kind)
+    with pytest.raises(ConfigError, match=rf"data file .*{kind}[ :].*{message}") as caught:
+        load_data(str(path), split="test")
+    assert "\n" not in str(caught.value)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_whole_float_labels_and_integer_inputs_are_accepted(tmp_path: Path) -> None:
+    np.savez(tmp_path / "d.npz", x=np.ones((3, 8), "uint8"), y=np.array([0.0, 1.0, 2.0]))
+    (x, y), *_ = load_data(str(tmp_path / "d.npz"), split="test")
+    assert x.dtype == torch.float32
+    assert y.dtype == torch.int64
+    assert y.tolist() == [0, 1, 2]
+
+
+def test_labels_beyond_the_models_classes_are_refused() -> None:
+    data = [(torch.zeros(2, 8), torch.tensor([0, 9])), (torch.zeros(1, 8), torch.tensor([12]))]
+    check_classes(data, 13, "--eval-data d.npz")
+    with pytest.raises(ConfigError, match=r"--eval-data d.npz: label 12 is outside the model's "):
+        check_classes(data, 10, "--eval-data d.npz")
+    with pytest.raises(ConfigError, match=r"10 classes \(valid labels: 0..9\)"):
+        check_classes(data, 10, "--eval-data d.npz")
+
+
+def test_an_unreadable_image_in_a_folder_is_named(tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.fromarray(np.zeros((4, 4), "uint8")).save(tmp_path / "a.png")
+    (tmp_path / "b.png").write_text("not an image")
+    with pytest.raises(ConfigError, match=r"image .*b.png is unreadable"):
+        load_data(str(tmp_path), split="train", input_shape=(1, 1, 8, 8))

@@ -9,12 +9,13 @@ import time
 
 import pytest
 import torch
-from compress_models import MLP, RepNet, randomize_bn
+from compress_models import MLP, RepNet, Tiny, randomize_bn
 from torch import nn
 
 from accel.compress.command import summary
 from accel.compress.pipeline import compress
 from accel.compress.verify import VerificationError, accuracy
+from accel.core.errors import ConfigError
 from accel.core.passes import PassContext
 from accel.core.registry import registry
 
@@ -227,3 +228,37 @@ def test_a_result_that_cannot_be_saved_is_refused_and_the_previous_kept(
     finally:
         registry("passes")._local.pop("test_unsaveable", None)
         registry("passes")._loaded.pop("test_unsaveable", None)
+
+
+class BreakTolerance:
+    """A pass whose result breaks its tolerance (and changes nothing)."""
+
+    def __call__(self, model, context):  # type: ignore[no-untyped-def]
+        report = context.record("test_break_tolerance", tolerance_broken=True)
+        report.notes.append("test_break_tolerance: relative output error exceeds its tolerance")
+        return model
+
+
+def test_a_users_folder_named_like_the_rejected_report_is_kept(tmp_path) -> None:
+    registry("passes").add("test_break_tolerance", BreakTolerance, override=True)
+    try:
+        (tmp_path / "out.rejected").mkdir()
+        (tmp_path / "out.rejected" / "notes.txt").write_text("mine")
+        context = PassContext(example_inputs=torch.rand(2, 1, 8, 8))
+        recipe = {"passes": ["test_break_tolerance"], "analysis": {"batches": [1], "repeats": 1}}
+        with pytest.raises(VerificationError, match=r"report not written either: .*notes.txt"):
+            compress(Tiny(), recipe, context, tmp_path / "out", quiet=True)
+        assert (tmp_path / "out.rejected" / "notes.txt").read_text() == "mine"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out.rejected"]
+    finally:
+        registry("passes")._local.pop("test_break_tolerance", None)
+        registry("passes")._loaded.pop("test_break_tolerance", None)
+
+
+def test_bad_pass_arguments_fail_before_any_work(tmp_path) -> None:
+    recipe = {"passes": ["fold_bn", {"name": "prune", "ratio": 0.5, "colour": "red"}]}
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match="colour"):
+        compress(Tiny(), recipe, PassContext(example_inputs=torch.rand(2, 1, 8, 8)), tmp_path / "o")
+    assert time.perf_counter() - start < 1.0
+    assert not (tmp_path / "o").exists()

@@ -47,7 +47,24 @@ def external_data_files(path: Path) -> list[Path]:
         for entry in tensor.external_data
         if entry.key == "location"
     }
-    return [path.parent / name for name in sorted(names)]
+    return [external_file(path, name) for name in sorted(names)]
+
+
+def external_file(path: Path, name: str) -> Path:
+    """Where external data `name` of ONNX file `path` lives: inside the file's folder only (a
+    crafted model naming `../../.ssh/id_rsa` would otherwise be copied into the output)."""
+    from accel.core.errors import ConfigError
+    from accel.core.names import check_inside
+    from accel.core.trust import UntrustedFileError
+
+    try:
+        check_inside(path.parent / name, path.parent, "location")
+    except ConfigError:
+        raise UntrustedFileError(
+            f"{path} names external data {name!r} outside its folder: refused (an ONNX file "
+            "keeps its weights beside it)"
+        ) from None
+    return path.parent / name
 
 
 def is_torch(artifact: Any) -> bool:
@@ -61,12 +78,15 @@ def is_program_module(model: Any) -> bool:
     return isinstance(model, _StatefulGraphModule)
 
 
-def load_program(path: Path) -> Any:
-    """`torch.export.load`, with the int8 ops a PT2E program refers to registered first (they
+def load_program(path: Path, *, trust: bool | None = None) -> Any:
+    """A `torch.export` program, opened by accel-core's checked loader (no pickle runs unless
+    the file is trusted), with the int8 ops a PT2E program refers to registered first (they
     live in a module torch does not import by itself)."""
-    import torch.ao.quantization.fx._decomposed  # registers torch.ops.quantized_decomposed
+    import torch.ao.quantization.fx._decomposed  # noqa: F401 - registers torch.ops.quantized_decomposed
 
-    return torch.export.load(str(path))
+    from accel.core.export_archive import load_exported_program
+
+    return load_exported_program(path, trust=trust)
 
 
 def set_eval(model: nn.Module) -> nn.Module:

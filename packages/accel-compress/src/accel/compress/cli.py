@@ -8,6 +8,7 @@ Heavy modules load inside the commands, so `--help` is instant.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +27,38 @@ class DefaultCommandGroup(TyperGroup):
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
             args = [DEFAULT_COMMAND, *args]
         return super().parse_args(ctx, args)
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Click's usage errors (an unknown flag, a missing value) as one `error:` line."""
+        call = {"prog_name": prog_name, "complete_var": complete_var, **extra}
+        call["windows_expand_args"] = windows_expand_args
+        if not standalone_mode:
+            return super().main(args, standalone_mode=False, **call)
+        try:
+            code = super().main(args, standalone_mode=False, **call)
+        except typer.Abort:
+            typer.secho("error: aborted", fg="red", err=True)
+            sys.exit(1)
+        except Exception as error:
+            if not is_usage_error(error):
+                raise
+            message = str(error.format_message()).rstrip(".")  # type: ignore[attr-defined]
+            typer.secho(f"error: {message} (see --help)", fg="red", err=True)
+            sys.exit(int(getattr(error, "exit_code", 2)))
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def is_usage_error(error: BaseException) -> bool:
+    """A click usage error, from click itself or the copy newer typers ship (`typer._click`)."""
+    return any(kind.__name__ == "ClickException" for kind in type(error).__mro__)
 
 
 app = typer.Typer(
@@ -49,6 +82,10 @@ def fail(error: Exception) -> None:
 
 Text = str | None
 Flag = bool
+TRUST_HELP = (
+    "Trust the model, checkpoint, recipe and spec files: allow a full pickle, a `_target_` "
+    "and any .pt2 (runs their code!). --unsafe-pickle is the same flag."
+)
 
 
 def opt(help: str, *names: str) -> Any:
@@ -78,24 +115,23 @@ def run(
     eval_data: Annotated[Text, opt("Labelled data: dataset name, .npz (x, y), .pt.")] = None,
     train_data: Annotated[Text, opt("Labelled data to fine-tune on after pruning.")] = None,
     input_shape: Annotated[Text, opt("e.g. 1,3,224,224 (else taken from the data).")] = None,
-    max_drop: Annotated[float | None, opt("Largest accuracy drop allowed (points).")] = None,
-    epochs: Annotated[int, opt("Fine-tune epochs after pruning (with --train-data).")] = 2,
+    max_drop: Annotated[Text, opt("Largest accuracy drop allowed, points in [0, 100].")] = None,
+    epochs: Annotated[str, opt("Fine-tune epochs after pruning (with --train-data).")] = "2",
     arch: Annotated[Text, opt("Architecture of a state dict (a registry name).")] = None,
-    unsafe_pickle: Annotated[Flag, opt("Allow a full pickle (runs its code!).")] = False,
+    trust_file: Annotated[Flag, opt(TRUST_HELP, "--trust-file", "--unsafe-pickle")] = False,
     recipe: Annotated[Path | None, opt("Recipe file (YAML/JSON) instead of flags.")] = None,
     sensitivity: Annotated[Flag, opt("Add per-layer pruning sensitivity.")] = False,
-    repeats: Annotated[int, opt("Latency repeats per measurement.")] = 10,
+    repeats: Annotated[str, opt("Latency repeats per measurement, 1 to 1000.")] = "10",
     force: Annotated[Flag, opt("Write results that break a tolerance or slow down.")] = False,
-    output: Annotated[Path, opt("Output folder.", "-o", "--output")] = Path("compressed"),
+    output: Annotated[
+        Path, opt("Output folder: new, empty, or an earlier accel output.", "-o", "--output")
+    ] = Path("compressed"),
     quiet: Annotated[Flag, opt("No progress display.", "-q", "--quiet")] = False,
 ) -> None:
     """Compress MODEL with the given passes; writes the model, report.{json,md,png}, recipe."""
     from accel.compress.command import run_command
 
-    try:
-        run_command(dict(locals()))
-    except AccelError as error:
-        fail(error)
+    guarded(run_command, dict(locals()))
 
 
 @app.command("analyze")
@@ -105,19 +141,34 @@ def analyze(
     calib_data: Annotated[Text, opt("Real inputs (shape, sensitivity).")] = None,
     eval_data: Annotated[Text, opt("Labelled data (accuracy, sensitivity).")] = None,
     arch: Annotated[Text, opt("Architecture of a state dict (a registry name).")] = None,
-    unsafe_pickle: Annotated[Flag, opt("Allow a full pickle (runs its code!).")] = False,
+    trust_file: Annotated[Flag, opt(TRUST_HELP, "--trust-file", "--unsafe-pickle")] = False,
     sensitivity: Annotated[Flag, opt("Per-layer pruning sensitivity.")] = False,
-    repeats: Annotated[int, opt("Latency repeats per measurement.")] = 10,
-    output: Annotated[Path | None, opt("Write the JSON here.", "-o", "--output")] = None,
+    repeats: Annotated[str, opt("Latency repeats per measurement, 1 to 1000.")] = "10",
+    output: Annotated[
+        Path | None, opt("Write the JSON here (a new file, or one accel wrote).", "-o", "--output")
+    ] = None,
 ) -> None:
     """Parameters, MACs, size on disk, latency (and sensitivity, accuracy with data)."""
     from accel.compress.command import analyze_command
 
+    guarded(analyze_command, dict(locals()))
+
+
+def guarded(command: Any, options: dict[str, Any]) -> None:
+    """Run `command(options)` trusting files only with `--trust-file`; an accel error is one
+    line."""
+    from accel.core.trust import trusting_files
+
     try:
-        analyze_command(dict(locals()))
+        with trusting_files(bool(options.get("trust_file"))):
+            command(options)
     except AccelError as error:
         fail(error)
 
 
 def main() -> None:  # pragma: no cover - `python -m accel.compress.cli`
     app(sys.argv[1:])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -9,26 +9,21 @@ from typing import Any
 import torch
 import typer
 
-from accel.compress.data import load_data, take_inputs
+from accel.compress.analysis import batch_of
+from accel.compress.data import check_classes, inputs_of, load_data, take_inputs
 from accel.compress.loading import load_model
-from accel.compress.recipe import build_recipe, load_recipe
+from accel.compress.options import check_analyze_options, check_options
+from accel.compress.recipe import build_recipe, check_pass_arguments, load_recipe
 from accel.core.errors import ConfigError
+from accel.core.outputs import check_output_folder
 from accel.core.passes import PassContext
 
 RECIPE_OVERRIDES = ("model", "arch", "input_shape", "calib_data", "eval_data", "train_data")
-
-
-def parse_shape(text: str | None) -> tuple[int, ...] | None:
-    """`1,3,224,224` -> (1, 3, 224, 224)."""
-    if text is None:
-        return None
-    try:
-        shape = tuple(int(p) for p in str(text).replace("x", ",").split(",") if p.strip())
-    except ValueError:
-        shape = ()
-    if len(shape) < 2 or any(d <= 0 for d in shape):
-        raise ConfigError(f"--input-shape {text!r}: expected positive sizes like 1,3,224,224")
-    return shape
+DATA_FLAGS = {
+    "calib_data": "--calib-data",
+    "eval_data": "--eval-data",
+    "train_data": "--train-data",
+}
 
 
 def example_inputs(model: Any, shape: tuple[int, ...] | None, data: list[Any]) -> torch.Tensor:
@@ -46,22 +41,49 @@ def example_inputs(model: Any, shape: tuple[int, ...] | None, data: list[Any]) -
     return torch.randn(shape, generator=torch.Generator().manual_seed(0))
 
 
-def check_inputs(model: Any, example: torch.Tensor) -> None:
-    """Run the model once so a wrong input shape is one clear line, not a traceback later."""
+def check_inputs(model: Any, example: torch.Tensor, source: str) -> torch.Tensor:
+    """Run the model once so a wrong input shape is one clear line naming where the inputs
+    came from (`source`), not a traceback later; returns its output (its width is the number
+    of classes a label may name)."""
     from accel.compress.artifacts import Runner
 
     try:
-        Runner(model)(example[:2])
+        return Runner(model)(example)
     except Exception as error:
         first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
         raise ConfigError(
-            f"the model does not accept inputs of shape {tuple(example.shape)} ({first}): "
-            "pass --input-shape with the shape it expects"
+            f"the model does not accept inputs of shape {tuple(example.shape)} from {source} "
+            f"({first}): pass data or --input-shape of the shape it expects"
         ) from None
 
 
-def read_data(source: str | None, split: str, shape: Any) -> Any:
-    return None if source is None else load_data(source, split=split, input_shape=shape)
+def example_source(options: dict[str, Any], calib: Any, val: Any) -> str:
+    """Which flag the example batch came from, for error messages."""
+    if calib is not None:
+        key = "calib_data"
+    elif val is not None:
+        key = "eval_data"
+    else:
+        return "--input-shape"
+    value = options.get(key)
+    return f"{DATA_FLAGS[key]} {value}" if value is not None else "the checkpoint's data"
+
+
+def read_data(options: dict[str, Any], key: str, split: str, batch: int | None) -> Any:
+    """The data a flag names (None without it); with `batch`, batches of exactly that size."""
+    source = options.get(key)
+    if source is None:
+        return None
+    shape = options.get("input_shape")
+    if batch is None:
+        return load_data(source, split=split, input_shape=shape)
+    data = load_data(source, split=split, input_shape=shape, batch_size=batch)
+    if not isinstance(data, list):
+        raise ConfigError(
+            f"{DATA_FLAGS[key]} {source}: a program with a fixed batch is analyzed on data "
+            "files (.npy/.npz/.pt) or image folders, not a registered dataset"
+        )
+    return [b for b in data if len(inputs_of(b)) == batch]
 
 
 def own_data(path: Any) -> tuple[Any, Any]:
@@ -88,27 +110,29 @@ def merged_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
     return options, recipe
 
 
-def prepare(options: dict[str, Any]) -> tuple[Any, PassContext]:
-    """Load the model and data, and build the pass context."""
-    if options.get("model") is None:
-        raise ConfigError("no model: pass MODEL (a .pt/.pt2/.onnx file) or 'model:' in --recipe")
-    model = load_model(
-        options["model"], arch=options["arch"], unsafe_pickle=options["unsafe_pickle"]
-    )
-    shape = parse_shape(options.get("input_shape"))
-    calib = read_data(options.get("calib_data"), "train", shape)
-    val = read_data(options.get("eval_data"), "test", shape)
-    train = read_data(options.get("train_data"), "train", shape)
+def prepare(options: dict[str, Any], model: Any, batch: int | None = None) -> PassContext:
+    """Load the data, check it against `model`, and build the pass context (data at `batch`,
+    when given)."""
+    calib = read_data(options, "calib_data", "train", batch)
+    val = read_data(options, "eval_data", "test", batch)
+    train = read_data(options, "train_data", "train", batch)
     if calib is None and val is None:
         calib, val = own_data(options["model"])
-    example = example_inputs(model, shape, take_inputs(calib, 1) or take_inputs(val, 1))
-    check_inputs(model, example)
+    example = example_inputs(
+        model, options.get("input_shape"), take_inputs(calib, 1) or take_inputs(val, 1)
+    )
+    if batch is not None:
+        example = batch_of(example, batch)
+    source = example_source(options, calib, val)
+    output = check_inputs(model, example if batch else example[:2], source)
+    check_data(options, {"calib_data": calib, "eval_data": val, "train_data": train}, example)
+    check_labels(options, {"eval_data": val, "train_data": train}, output_width(output))
     evaluate = None
     if val is not None:
         from accel.compress.verify import accuracy
 
         evaluate = lambda artifact: accuracy(artifact, val)  # noqa: E731
-    context = PassContext(
+    return PassContext(
         example_inputs=example,
         calib_data=calib,
         train_data=train,
@@ -117,47 +141,101 @@ def prepare(options: dict[str, Any]) -> tuple[Any, PassContext]:
         target=options.get("target") or "x86",
         options={"arch": options.get("arch")},
     )
-    return model, context
+
+
+def check_labels(options: dict[str, Any], data: dict[str, Any], classes: int | None) -> None:
+    """Labels of evaluation and training files lie below the model's output width."""
+    if classes is None:
+        return
+    for key, batches in data.items():
+        check_classes(batches, classes, f"{DATA_FLAGS[key]} {options.get(key)}")
+
+
+def open_model(options: dict[str, Any]) -> Any:
+    """The model the options name (its file checked by the loading policy)."""
+    if options.get("model") is None:
+        raise ConfigError("no model: pass MODEL (a .pt/.pt2/.onnx file) or 'model:' in --recipe")
+    return load_model(options["model"], arch=options["arch"])
+
+
+def output_width(output: torch.Tensor) -> int | None:
+    """Classes of a classifier's (N, C) logits; None for other outputs."""
+    return int(output.shape[1]) if output.dim() == 2 else None
+
+
+def check_data(options: dict[str, Any], data: dict[str, Any], example: torch.Tensor) -> None:
+    """Each data file's samples have the example's shape; evaluation/training data has labels."""
+    for key, batches in data.items():
+        if not isinstance(batches, list) or not batches:
+            continue
+        where = f"{DATA_FLAGS[key]} {options.get(key)}"
+        first = inputs_of(batches[0])
+        if tuple(first.shape[1:]) != tuple(example.shape[1:]):
+            raise ConfigError(
+                f"{where}: samples of shape {tuple(first.shape[1:])} do not match the model's "
+                f"input {tuple(example.shape[1:])}"
+            )
+        if key != "calib_data" and not isinstance(batches[0], list | tuple):
+            raise ConfigError(
+                f"{where} has no labels: pass a .npz with x and y, or a .pt with inputs and labels"
+            )
 
 
 def run_command(options: dict[str, Any]) -> None:
-    """Load, build the recipe, compress, print a one-line summary."""
+    """Check every flag and the output folder, load, build the recipe, compress, summarize."""
+    from accel.compress.batch import check_dynamic
     from accel.compress.pipeline import compress
 
     options, recipe = merged_options(options)
-    model, context = prepare(options)
+    options = check_options(options)
+    check_output_folder(options["output"], "--output")
     if recipe is None:
-        recipe = build_recipe(
-            quantize=options["quantize"],
-            prune=options["prune"],
-            fold_bn=options["fold_bn"],
-            merge_branches=options["merge_branches"],
-            export=options["export"],
-            backend=options["backend"],
-            finetune_epochs=options["epochs"],
-            has_train_data=context.train_data is not None,
-            max_drop=options["max_drop"],
-            force=options["force"],
-            target=options["target"],
-        )
-        recipe["analysis"] = {"repeats": options["repeats"]}
-    if options["quantize"] and context.calib_data is None:
+        recipe = recipe_from_flags(options)
+        check_pass_arguments(recipe, "the flags")
+    model = open_model(options)
+    batches = (recipe.get("analysis") or {}).get("batches") or (1, 32)
+    check_dynamic(model, options["model"], max(32, *batches))
+    context = prepare(options, model)
+    if recipe_quantizes(recipe) and context.calib_data is None:
         typer.echo(
             "note: no --calib-data: int8 covers Linear/MatMul only (dynamic); convolutions stay "
             "float. Pass --calib-data NAME|PATH to quantize them.",
             err=True,
         )
-    name = Path(options["model"]).name
     result = compress(
         model,
         recipe,
         context,
         options["output"],
-        name=name,
+        name=Path(options["model"]).name,
         sensitivity=options["sensitivity"] or wants_sensitivity(recipe, context),
         quiet=options["quiet"],
     )
     typer.echo(summary(result.report))
+
+
+def recipe_from_flags(options: dict[str, Any]) -> dict[str, Any]:
+    """The recipe the (checked) flags describe; wrong combinations fail here, before loading."""
+    recipe = build_recipe(
+        quantize=options["quantize"],
+        prune=options["prune"],
+        fold_bn=options["fold_bn"],
+        merge_branches=options["merge_branches"],
+        export=options["export"],
+        backend=options["backend"],
+        finetune_epochs=options["epochs"],
+        has_train_data=options.get("train_data") is not None,
+        max_drop=options["max_drop"],
+        force=options["force"],
+        target=options["target"],
+    )
+    recipe["analysis"] = {"repeats": options["repeats"]}
+    return recipe
+
+
+def recipe_quantizes(recipe: dict[str, Any]) -> bool:
+    names = [p if isinstance(p, str) else p.get("name") for p in recipe.get("passes", [])]
+    return "quantize" in names
 
 
 def wants_sensitivity(recipe: dict[str, Any], context: PassContext) -> bool:
@@ -196,11 +274,22 @@ def summary(report: dict[str, Any]) -> str:
 def analyze_command(options: dict[str, Any]) -> None:
     """Print (and optionally write) the analysis of one model."""
     from accel.compress.analysis import analyze
-    from accel.compress.atomic import write_json
+    from accel.compress.atomic import write_owned_json
+    from accel.compress.batch import analysis_batch
 
-    options = {**options, "train_data": None, "target": "x86"}
-    model, context = prepare(options)
-    result = analyze(model, context.example_inputs, repeats=options["repeats"])
+    options = check_analyze_options({**options, "train_data": None, "target": "x86"})
+    model = open_model(options)
+    batch = analysis_batch(model)
+    context = prepare(options, model, batch)
+    sizes = (1, 32) if batch is None else (batch,)
+    if batch is not None:
+        partial = f" (data in batches of {batch}, a partial last one left out)" if batch > 1 else ""
+        typer.echo(
+            f"note: {options['model']} accepts only batch {batch} of the sizes accel measures: "
+            f"analyzed at batch {batch}{partial}",
+            err=True,
+        )
+    result = analyze(model, context.example_inputs, batches=sizes, repeats=options["repeats"])
     if context.evaluate is not None:
         result["accuracy"] = context.evaluate(model)
     if options["sensitivity"]:
@@ -214,5 +303,5 @@ def analyze_command(options: dict[str, Any]) -> None:
             eval_data=context.val_data,
         )
     if options.get("output"):
-        write_json(Path(options["output"]), result)
+        write_owned_json(Path(options["output"]), result, "--output")
     typer.echo(json.dumps(result, indent=2, default=str))

@@ -1,13 +1,16 @@
-"""Load `model.pt` safely: never run a pickle's code unless the user says they trust the file.
+"""Load `model.pt` safely: never run code from a file unless the user says they trust it.
 
 Accepted: an accel checkpoint directory (rebuilt from its stored config), a `torch.export` program,
 TorchScript, a state dict with `arch` (a name in the `accel.models` registry), or weights plus a
-channel spec written by `save_pruned` (also with `arch`). A full pickle only with `unsafe_pickle`.
+channel spec written by `save_pruned` (also with `arch`). A full pickle, a `_target_` in a
+stored config and a `.pt2` that torch would unpickle more than tensors from load only with the
+trust flag (`--trust-file`, alias `--unsafe-pickle`): see `accel.core.trust`.
 """
 
 from __future__ import annotations
 
 import pickle
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -15,46 +18,53 @@ from typing import Any
 import torch
 from torch import nn
 
-from accel.core.errors import AccelError, ConfigError
+from accel.core.errors import ConfigError
+from accel.core.trust import TRUST_FLAG, UntrustedFileError, files_trusted
 
 ARCH_HINT = "pass --arch NAME (a model in `accel registry list models`)"
+TRUST_HINT = f"{TRUST_FLAG} (alias --unsafe-pickle)"
 
 
-class UnsafePickleError(AccelError):
+class UnsafePickleError(UntrustedFileError):
     """The file is a full pickle: loading it could run arbitrary code."""
 
 
-def load_model(path: str | Path, *, arch: str | None = None, unsafe_pickle: bool = False) -> Any:
-    """The model stored at `path` as an `nn.Module` in eval mode (see module docstring)."""
+def load_model(path: str | Path, *, arch: str | None = None, trust: bool | None = None) -> Any:
+    """The model stored at `path` as an `nn.Module` in eval mode (see module docstring).
+
+    `trust` None follows `accel.core.trust.trusting_files` (the command line's trust flag).
+    """
     path = Path(path)
+    trust = files_trusted() if trust is None else trust
     if not path.exists():
         raise ConfigError(f"model file {path} does not exist")
     if (path / "channels.json").is_file() or path.suffix == ".json":
         from accel.compress.spec import load_pruned
 
-        return load_pruned(path, arch=arch)
+        return load_pruned(path, arch=arch, trust=trust)
     if path.is_dir() or path.name == "last":
-        return rebuild_checkpoint(path)
+        return rebuild_checkpoint(path, trust)
     if path.suffix == ".onnx":
-        from accel.compress.artifacts import OnnxModel
-
-        return OnnxModel(path)
-    kind = archive_kind(path)
+        return open_onnx(path)
+    kind = "export" if path.suffix == ".pt2" else archive_kind(path)
     if kind == "torchscript":
-        return torch.jit.load(str(path), map_location="cpu").eval()
+        return load_torchscript(path)
     if kind == "export":
         from accel.compress.artifacts import load_program
 
-        return load_program(path).module()
-    return from_pickle_file(path, arch, unsafe_pickle)
+        return load_program(path, trust=trust).module()
+    return from_pickle_file(path, arch, trust)
 
 
 def archive_kind(path: Path) -> str:
     """`torchscript`, `export` or `torch` (a torch.save zip / legacy pickle) by its contents."""
-    if not zipfile.is_zipfile(path):
-        return "torch"
-    with zipfile.ZipFile(path) as archive:
-        names = archive.namelist()
+    try:
+        if not zipfile.is_zipfile(path):
+            return "torch"
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile) as error:
+        raise ConfigError(f"model file {path} is unreadable: {first_line(error)}") from None
     if any(n.endswith("/constants.pkl") for n in names) and any("/code/" in n for n in names):
         return "torchscript"
     if any(n.endswith("archive_format") or "/models/" in n for n in names):
@@ -62,23 +72,63 @@ def archive_kind(path: Path) -> str:
     return "torch"
 
 
-def from_pickle_file(path: Path, arch: str | None, unsafe_pickle: bool) -> nn.Module:
-    """A torch.save file: weights-only first; a full pickle only when explicitly allowed."""
+def open_onnx(path: Path) -> Any:
+    """An ONNX file, checked to parse (a text file named .onnx is one line, not a crash)."""
+    import onnx
+
+    from accel.compress.artifacts import OnnxModel
+
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError) as error:
-        if not is_pickle_refusal(error) or not is_full_pickle(path):
+        onnx.load(str(path), load_external_data=False)
+    except Exception as error:
+        raise ConfigError(f"model file {path} is not an ONNX model: {first_line(error)}") from None
+    model = OnnxModel(path)
+    model.files()  # external data outside the model's folder is refused here, before any work
+    return model
+
+
+def load_torchscript(path: Path) -> nn.Module:
+    """TorchScript (its own restricted unpickler resolves torch types only); a crafted or
+    corrupt archive is one line."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch.jit's deprecation note
+            return torch.jit.load(str(path), map_location="cpu").eval()
+    except Exception as error:
+        raise ConfigError(f"model file {path} is not loadable TorchScript: {flat(error)}") from None
+
+
+def from_pickle_file(path: Path, arch: str | None, trust: bool) -> nn.Module:
+    """A torch.save file: weights-only first; a full pickle only when the file is trusted."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's pickle-protocol note is not the user's
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        refused = is_pickle_refusal(error)
+        if not refused or not is_full_pickle(path):
+            reason = f"{type(error).__name__}: {first_line(error)}"
             raise ConfigError(
-                f"model file {path} is not a torch file: {first_line(error)}"
+                f"model file {path} is not a model file accel reads (an accel checkpoint, a "
+                "torch.save file, TorchScript, .pt2 or .onnx): "
+                f"{'not a valid pickle stream' if refused else reason}"
             ) from None
-        if not unsafe_pickle:
+        if not trust:
             raise UnsafePickleError(
                 f"{path} is a full pickle: loading it would run code from the file, so it was "
-                "not loaded. Pass --unsafe-pickle only if you trust its source, or save a "
+                f"not loaded. Pass {TRUST_HINT} only if you trust its source, or save a "
                 "state dict, a torch.export program or TorchScript instead"
             ) from None
-        obj = torch.load(path, map_location="cpu", weights_only=False)
+        obj = load_full_pickle(path)
     return to_module(obj, path, arch)
+
+
+def load_full_pickle(path: Path) -> Any:
+    """A trusted full pickle (the user passed the trust flag); its failure is one line."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:
+        raise ConfigError(f"model file {path} could not be unpickled: {flat(error)}") from None
 
 
 def is_pickle_refusal(error: BaseException) -> bool:
@@ -94,13 +144,13 @@ def is_full_pickle(path: Path) -> bool:
     """
     import pickletools
 
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            members = [n for n in archive.namelist() if n.endswith("data.pkl")]
-            data = archive.read(members[0]) if members else b""
-    else:
-        data = path.read_bytes()
     try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                members = [n for n in archive.namelist() if n.endswith("data.pkl")]
+                data = archive.read(members[0]) if members else b""
+        else:
+            data = path.read_bytes()
         for _ in pickletools.genops(data):
             pass
     except Exception:
@@ -110,6 +160,11 @@ def is_full_pickle(path: Path) -> bool:
 
 def first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+
+
+def flat(error: BaseException) -> str:
+    """An error's text on one line (torch's messages span several)."""
+    return " ".join(str(error).split())[:200] or type(error).__name__
 
 
 def to_module(obj: Any, path: Path, arch: str | None) -> nn.Module:
@@ -126,33 +181,46 @@ def to_module(obj: Any, path: Path, arch: str | None) -> nn.Module:
     )
 
 
-def rebuild_checkpoint(path: Path) -> nn.Module:
+def rebuild_checkpoint(path: Path, trust: bool | None = None) -> nn.Module:
     """An accel checkpoint (a directory with manifest.json, a `last` pointer or a run
-    directory), rebuilt from its stored model config by accel-core; no pickle involved."""
+    directory), rebuilt from its stored model config by accel-core under the loading policy."""
     from accel.core.checkpoint import rebuild_model
 
-    return rebuild_model(path).eval()
+    model = rebuild_model(path, trust=trust)
+    if not isinstance(model, nn.Module):
+        raise ConfigError(f"checkpoint {path} built a {type(model).__name__}, not a torch module")
+    return model.eval()
 
 
-def checkpoint_data(path: str | Path) -> Any:
-    """The DataModule an accel checkpoint's config names (its `data` entry), or None."""
+def checkpoint_data(path: str | Path, trust: bool | None = None) -> Any:
+    """The DataModule an accel checkpoint's config names (its `config.data`), or None; the
+    stored spec is a file's, so it may name registered datasets only (unless trusted)."""
     path = Path(path)
     if not (path.is_dir() or path.name == "last"):
         return None
-    from accel.core.checkpoint import load_checkpoint
-    from accel.core.registry import build
+    from accel.core.checkpoint import checkpoint_section, load_checkpoint, manifest_source
+    from accel.core.registry import build_from_file
 
     manifest, _ = load_checkpoint(path)
-    spec = (manifest.get("config") or {}).get("data")
-    return None if spec is None else build("datasets", spec)
+    spec = checkpoint_section(manifest, "config.data", trust=trust)
+    if spec is None:
+        return None
+    source = manifest_source(manifest)
+    return build_from_file("datasets", spec, source=source, key="config.data", trust=trust)
 
 
-def build_arch(arch: str) -> nn.Module:
-    from accel.core.registry import build
+def build_arch(arch: Any, *, source: str | None = None, key: str = "arch") -> nn.Module:
+    """The architecture `arch` names: the user's `--arch NAME`, or (with `source`) a spec read
+    from that file, built under the loading policy."""
+    from accel.core.registry import build, build_from_file
 
-    model = build("models", arch)
+    if source is None:
+        model = build("models", arch, config_key="--arch")
+    else:
+        model = build_from_file("models", arch, source=source, key=key)
     if not isinstance(model, nn.Module):
-        raise ConfigError(f"--arch {arch!r} built a {type(model).__name__}, not a torch module")
+        where = "--arch" if source is None else f"{source}: {key}"
+        raise ConfigError(f"{where} {arch!r} built a {type(model).__name__}, not a torch module")
     return model
 
 
@@ -162,7 +230,7 @@ def with_weights(model: nn.Module, state: dict[str, Any], path: Path) -> nn.Modu
         model.load_state_dict(state)
     except RuntimeError as error:
         raise ConfigError(
-            f"weights in {path} do not fit the architecture: {first_line(error)} "
+            f"weights in {path} do not fit the architecture: {flat(error)} "
             "(a pruned model needs its channel spec: load the folder written by save_pruned)"
         ) from None
     return model.eval()

@@ -20,13 +20,17 @@ import torch
 
 from accel.compress.analysis import analyze, batch_of, compare_latency
 from accel.compress.artifacts import ExportedModel, OnnxModel
-from accel.compress.atomic import atomic_dir, write_json
+from accel.compress.atomic import write_json
 from accel.compress.data import take_inputs
 from accel.compress.progress import Progress
 from accel.compress.report import write_report
 from accel.compress.saving import save_artifact
 from accel.compress.verify import VerificationError, check_drop, output_error
+from accel.core.errors import ConfigError
+from accel.core.outputs import output_folder
 from accel.core.passes import PassContext, build_pass, pass_name
+
+OWNER = "accel compress"
 
 SLOWER_MARGIN = 1.05
 NOISE_MS = 0.1  # differences below this are timer noise, not a slowdown
@@ -53,7 +57,8 @@ def compress(
     quiet: bool = False,
 ) -> Result:
     """Run `recipe` on `model`; write model, report and recipe into `output_dir` (default: a
-    new temporary folder)."""
+    new temporary folder). The folder is accel's: assembled aside and swapped in whole; one
+    holding files accel did not write is refused before any work (`accel.core.outputs`)."""
     verify = recipe.get("verify") or {}
     analysis = recipe.get("analysis") or {}
     force, max_drop = bool(verify.get("force")), verify.get("max_drop")
@@ -63,12 +68,13 @@ def compress(
     progress = Progress(quiet)
     inputs = parity_inputs(context)
     work = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="accel-compress-"))
-    with atomic_dir(work) as folder:
+    passes = [(spec, build_pass(spec)) for spec in recipe.get("passes", [])]  # bad args: now
+    with output_folder(work, owner=OWNER) as folder:
         context.output_dir = folder / "work"
         run = Run(model, context, inputs, batches, repeats, force, progress)
         run.measure_original(name)
-        for spec in recipe.get("passes", []):
-            run.step(spec)
+        for spec, pass_ in passes:
+            run.step(spec, pass_)
         problems = run.problems + final_problems(run, max_drop)
         report = run.report(name, recipe, problems)
         if run.artifact is not run.original:
@@ -161,12 +167,11 @@ class Run:
                 }
             )
 
-    def step(self, spec: Any) -> None:
+    def step(self, spec: Any, pass_: Any) -> None:
         label = pass_name(spec)
         with self.progress.task(label):
             before = len(self.context.reports)
             start = time.perf_counter()
-            pass_ = build_pass(spec)
             candidate = pass_(self.artifact, self.context)
             seconds = time.perf_counter() - start
             if len(self.context.reports) == before:
@@ -268,13 +273,17 @@ def final_problems(run: Run, max_drop: float | None) -> list[str]:
 
 
 def reject(report: dict[str, Any], work: Path, problems: list[str]) -> None:
-    """Write the report beside the output (as `<out>.rejected`) and raise with the problems."""
+    """Write the report beside the output (as `<out>.rejected`, an accel-owned folder too: a
+    user's folder of that name is never replaced) and raise with the problems."""
     rejected = work.with_name(work.name + ".rejected")
-    with atomic_dir(rejected) as folder:
-        write_report(report, folder)
+    try:
+        with output_folder(rejected, owner=OWNER, key="rejected report folder") as folder:
+            write_report(report, folder)
+        where = f"report in {rejected}"
+    except ConfigError as error:
+        where = f"report not written either: {error}"
     raise VerificationError(
-        f"result not written (report in {rejected}): {'; '.join(problems)}. "
-        "Pass --force to write it anyway"
+        f"result not written ({where}): {'; '.join(problems)}. Pass --force to write it anyway"
     )
 
 

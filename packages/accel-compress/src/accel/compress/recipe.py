@@ -12,9 +12,23 @@ import json
 from pathlib import Path
 from typing import Any
 
+from accel.compress.options import (
+    MAX_BATCH,
+    MAX_REPEATS,
+    QUANTIZE,
+    TARGETS,
+    check_choice,
+    check_drop,
+    check_int,
+    check_ratio,
+    check_shape,
+)
 from accel.core.errors import ConfigError
 
-QUANTIZE_CHOICES = (None, "int8", "int8-static", "int8-dynamic", "int4")
+QUANTIZE_CHOICES = (None, *QUANTIZE)
+PATH_KEYS = ("model", "arch", "calib_data", "eval_data", "train_data", "output")
+MAX_NODES = 100_000  # values in a recipe once YAML aliases are expanded
+MAX_DEPTH = 32
 RECIPE_KEYS = (
     "passes",
     "verify",
@@ -96,19 +110,128 @@ def prune_passes(prune: float | str | None, max_drop: float | None, epochs: int)
 
 
 def load_recipe(path: Path) -> dict[str, Any]:
-    """A recipe from YAML or JSON; unknown top-level keys are named with the valid ones."""
-    if not path.is_file():
-        raise ConfigError(f"recipe file {path} does not exist")
-    text = path.read_text()
-    if path.suffix == ".json":
-        data = json.loads(text)
-    else:
-        import yaml
+    """A recipe from YAML or JSON: a file, so it may name passes by registry name only (a
+    `_target_` is refused unless trusted); each value is checked, naming the file and key."""
+    from accel.core.trust import check_file_spec
 
-        data = yaml.safe_load(text)
+    data = parse_recipe(path)
     if not isinstance(data, dict) or not isinstance(data.get("passes"), list):
         raise ConfigError(f"recipe {path}: expected a mapping with a 'passes' list")
-    unknown = sorted(set(data) - set(RECIPE_KEYS))
+    unknown = sorted(str(k) for k in set(data) - set(RECIPE_KEYS))
     if unknown:
         raise ConfigError(f"recipe {path}: unknown keys {unknown}; valid: {', '.join(RECIPE_KEYS)}")
+    size, depth = expanded_size(data, {})
+    if size > MAX_NODES:
+        raise ConfigError(f"recipe {path}: more than {MAX_NODES:,} values (YAML aliases?)")
+    if depth > MAX_DEPTH:
+        raise ConfigError(f"recipe {path}: nested more than {MAX_DEPTH} levels deep")
+    check_file_spec(data, f"recipe {path}")
+    check_recipe(data, f"recipe {path}")
+    check_pass_arguments(data, f"recipe {path}")
     return data
+
+
+def parse_recipe(path: Path) -> Any:
+    """The YAML (safe: plain data only) or JSON in `path`; a parse error is one line."""
+    import yaml
+
+    if not path.is_file():
+        raise ConfigError(f"recipe file {path} does not exist")
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"recipe {path}: line {error.lineno}: {error.msg}") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = " ".join(str(error.problem or error.context or "invalid YAML").split())
+        raise ConfigError(f"recipe {path}: {where}{problem}") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as error:
+        text = " ".join(str(error).split())[:200] or type(error).__name__
+        raise ConfigError(f"recipe {path} is not readable YAML/JSON: {text}") from None
+
+
+def expanded_size(value: Any, seen: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """(values, nesting depth) of `value` with shared (aliased) parts counted each time they
+    appear, computed once per object: a 'billion laughs' recipe is refused, not walked."""
+    if not isinstance(value, dict | list):
+        return 1, 0
+    if id(value) not in seen:
+        seen[id(value)] = (0, 0)  # a cycle counts once
+        items = value.values() if isinstance(value, dict) else value
+        parts = [expanded_size(v, seen) for v in items]
+        seen[id(value)] = (1 + sum(p[0] for p in parts), 1 + max((p[1] for p in parts), default=0))
+    return seen[id(value)]
+
+
+def check_recipe(recipe: dict[str, Any], source: str) -> None:
+    """The values of a recipe, checked as the flags are: each error names `source` and key."""
+    verify = section(recipe, "verify", source)
+    analysis = section(recipe, "analysis", source)
+    check_drop(verify.get("max_drop"), f"{source}: verify.max_drop")
+    for key, table in (("force", verify), ("sensitivity", analysis)):
+        if not isinstance(table.get(key, False), bool):
+            raise ConfigError(f"{source}: {key} = {table[key]!r}: expected true or false")
+    if "repeats" in analysis:
+        check_int(analysis["repeats"], f"{source}: analysis.repeats", 1, MAX_REPEATS)
+    if "batches" in analysis:
+        check_batches(analysis["batches"], f"{source}: analysis.batches")
+    if recipe.get("target") is not None:
+        check_choice(recipe["target"], TARGETS, f"{source}: target")
+    for key in PATH_KEYS:
+        if recipe.get(key) is not None and not isinstance(recipe[key], str):
+            raise ConfigError(f"{source}: {key} = {recipe[key]!r}: expected a name or a path")
+    check_shape(recipe.get("input_shape"), f"{source}: input_shape")
+    for index, spec in enumerate(recipe["passes"]):
+        check_pass(spec, f"{source}: passes[{index}]")
+
+
+def section(recipe: dict[str, Any], key: str, source: str) -> dict[str, Any]:
+    value = recipe.get(key) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: {key} must be a mapping, got {type(value).__name__}")
+    return value
+
+
+def check_batches(value: Any, key: str) -> None:
+    if not isinstance(value, list) or not 1 <= len(value) <= 8:
+        raise ConfigError(f"{key} = {value!r}: expected a list of 1 to 8 batch sizes, e.g. [1, 32]")
+    for size in value:
+        check_int(size, key, 1, MAX_BATCH)
+
+
+def check_pass(spec: Any, key: str) -> None:
+    """A pass spec: a registered pass name, or a mapping with one (and a sane ratio)."""
+    from accel.core.registry import registry
+
+    if isinstance(spec, dict) and "_target_" in spec and "name" not in spec:
+        return  # a trusted file's own pass (check_file_spec refused it otherwise)
+    name = spec.get("name") if isinstance(spec, dict) else spec
+    names = registry("passes").names()
+    if not isinstance(name, str) or name not in names:
+        raise ConfigError(
+            f"{key} = {name!r} is not a pass: use one of {', '.join(names)} "
+            "(a name, or a mapping {name: ..., options})"
+        )
+    if isinstance(spec, dict) and name == "prune" and spec.get("ratio") is not None:
+        check_ratio(spec["ratio"], f"{key}.ratio")
+    if isinstance(spec, dict) and "max_drop" in spec:
+        check_drop(spec["max_drop"], f"{key}.max_drop")
+
+
+def check_pass_arguments(recipe: dict[str, Any], source: str = "recipe") -> None:
+    """Build each registered pass once (constructors only: cheap), so a wrong argument is one
+    line naming `source` and the pass before the model or data load. A trusted file's
+    `_target_` pass is built when it runs, not here: loading a recipe calls no file's code."""
+    from accel.core.passes import build_pass
+
+    for index, spec in enumerate(recipe.get("passes", [])):
+        if isinstance(spec, dict) and "_target_" in spec:
+            continue
+        try:
+            build_pass(spec)
+        except ConfigError as error:
+            raise ConfigError(f"{source}: passes[{index}]: {error}") from None
