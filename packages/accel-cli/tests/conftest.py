@@ -60,6 +60,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ACCEL_CONFIGS", raising=False)
     monkeypatch.delenv("ACCEL_RUN_DIR", raising=False)
+    monkeypatch.delenv("ACCEL_DEBUG", raising=False)  # errors are one line, no traceback
     monkeypatch.syspath_prepend(str(TESTKIT))
     return tmp_path
 
@@ -69,6 +70,31 @@ def tiny_project(workdir: Path) -> Path:
     """A project whose model, data and loss need only accel-core and torch."""
     write_tiny_project(workdir)
     return workdir
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real 1-epoch training run of the tiny project, made once for the whole session;
+    tests copy its checkpoint (see cli_helpers.copy_checkpoint) before changing anything."""
+    from accel.cli.main import run
+
+    root = tmp_path_factory.mktemp("trained")
+    write_tiny_project(root)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.delenv("ACCEL_CONFIGS", raising=False)
+        patch.delenv("ACCEL_RUN_DIR", raising=False)
+        patch.syspath_prepend(str(TESTKIT))
+        argv = [
+            "train",
+            "trainer.max_epochs=1",
+            "~callbacks.progress",
+            f"trainer.run_dir={root}/run",
+        ]
+        with pytest.raises(SystemExit) as info:
+            run(argv)
+    assert not info.value.code
+    return root / "run"
 
 
 def subprocess_env() -> dict[str, str]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -70,6 +73,44 @@ def test_config_error_exits_2_on_one_line(
     assert err.startswith("error: optimizer.lrr: no such key")
 
 
+EXPLODES = [
+    "model._target_=accel_cli_testkit.Explodes",
+    "trainer.max_epochs=1",
+    "~callbacks.progress",
+]
+
+
+def test_a_bug_is_one_line_saying_so(
+    tiny_project: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("ACCEL_DEBUG", raising=False)
+    assert run_cli(["train", *EXPLODES]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        "error: internal error: RuntimeError: runtimeerror from a component (please report "
+        "it; set ACCEL_DEBUG=1 for the traceback)\n"
+    )
+
+
+def test_accel_debug_shows_the_traceback(
+    tiny_project: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ACCEL_DEBUG", "1")
+    assert run_cli(["train", *EXPLODES]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):")
+    assert "in __new__" in err  # the component's own frame
+    assert err.splitlines()[-1].startswith("error: internal error: RuntimeError")
+
+
+def test_ctrl_c_is_not_an_internal_error(
+    tiny_project: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_cli(["train", *EXPLODES, "+model.error=KeyboardInterrupt"])
+    assert code == 130  # what click makes of Ctrl-C, as before
+    assert "internal error" not in capsys.readouterr().err
+
+
 def test_one_line_folds_newlines() -> None:
     assert one_line(ValueError("a\n  b\nc")) == "a b c"
 
@@ -86,3 +127,40 @@ def test_help_does_not_import_torch_or_hydra(argv: list[str]) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert "HEAVY []" in out
+
+
+@pytest.fixture
+def full_disk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A real 64 KiB filesystem (tmpfs), filled up; skipped where mounting is not allowed."""
+    mount = tmp_path_factory.mktemp("disk")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+                          capture_output=True)  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    with contextlib.suppress(OSError), open(mount / "filler", "wb") as filler:
+        filler.write(b"\0" * 2**20)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)], check=False)
+
+
+def test_a_full_disk_is_one_line_naming_the_file(
+    tiny_project: object, full_disk: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(["train", f"trainer.run_dir={full_disk}/run", "trainer.max_epochs=1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"error: No space left on device: {full_disk}/run/"), err
+    assert err.endswith("; free some space and run again\n")
+
+
+def test_a_folder_that_cannot_be_made_is_one_line(
+    tiny_project: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(["train", "trainer.run_dir=/proc/accel/run", "trainer.max_epochs=1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("error: ")
+    assert "/proc/accel" in err
+    assert "internal error" not in err

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import cli
+from cli_helpers import assert_one_line_error, cli, copy_checkpoint, edit_manifest
 
 from accel.cli.commands.analyze_model import parse_shape
-from accel.core.errors import ConfigError
+from accel.core.errors import AccelError, ConfigError
 
 
 def only_run_dir(root: Path) -> Path:
@@ -65,3 +65,29 @@ def test_analyze_model_from_checkpoint(tiny_project: Path) -> None:
     result = json.loads(result_file.read_text())
     assert "Conv2d" in [layer["type"] for layer in result["layers"]]
     assert result["params"] == (4 * 9 + 4) + 8 + (4 * 4 * 9 + 4) + 8 + (4 * 2 + 2)
+
+
+def crafted_checkpoint(trained_run: Path, root: Path) -> tuple[Path, Path]:
+    """A real checkpoint whose model.spec would run `touch root/MARKER`; (checkpoint, marker)."""
+    marker = root / "MARKER"
+    spec = {"_target_": "os.system", "command": f"touch {marker}"}
+    ckpt = copy_checkpoint(trained_run, root / "shared")
+    return edit_manifest(ckpt, lambda m: m["model"].update(spec=spec)), marker
+
+
+def test_analyze_crafted_checkpoint_runs_nothing(
+    trained_run: Path, tiny_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from accel.core.registry import build
+
+    ckpt, marker = crafted_checkpoint(trained_run, tiny_project)
+    with pytest.raises(AccelError):  # the same spec, built as a config, runs its command
+        build("models", json.loads((ckpt / "manifest.json").read_text())["model"]["spec"])
+    assert marker.exists()
+    marker.unlink()
+    argv = ["analyze-model", f"ckpt={ckpt}", "--runs", "1"]
+    expected = "manifest.json: model.spec._target_ = 'os.system' names code"
+    assert_one_line_error(argv, capsys, expected, root=tiny_project)
+    assert not marker.exists()
+    assert cli([*argv, "--trust-file"]) != 0  # os.system builds no model, but it ran:
+    assert marker.exists()

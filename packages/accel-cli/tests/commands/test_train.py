@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from cli_helpers import cli, run_dirs
+from cli_helpers import cli, copy_checkpoint, run_dirs
 
 FAST = ["trainer.max_epochs=1", "~callbacks.progress"]
 
@@ -81,3 +81,27 @@ def test_test_command_uses_the_checkpoints_model(
     capsys.readouterr()
     assert cli(["test", f"ckpt={trained}"]) == 0  # the project's default model is TinyNet
     assert "test/accuracy" in capsys.readouterr().out
+
+
+def test_resume_from_a_checkpoint_folder_named_with_equals_signs(
+    trained_run: Path, tiny_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ckpt = copy_checkpoint(trained_run, tiny_project / "shared")  # epoch=000-step=0000004
+    argv = ["train", f"resume={ckpt}", "trainer.max_epochs=2", "~callbacks.progress"]
+    assert cli(argv) == 0
+    [run_dir] = run_dirs(tiny_project)
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["resume"] == str(ckpt)
+    assert [p.name for p in (run_dir / "checkpoints").iterdir() if p.is_dir()] == [
+        "epoch=001-step=0000008"  # one more epoch, counted on from the checkpoint
+    ]
+
+
+def test_a_sweep_of_more_than_1000_jobs_needs_yes(
+    tiny_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["train", "-m", "seed=range(0,1001)", "trainer.max_epochs=0"]
+    assert cli(argv) == 2
+    assert "1001 jobs (more than 1000); pass --yes" in capsys.readouterr().err
+    assert cli([*argv, "--yes"]) == 2  # counted and accepted; then validation stops job 0
+    assert "trainer.max_epochs" in capsys.readouterr().err
+    assert run_dirs(tiny_project) == []

@@ -66,3 +66,41 @@ def test_unknown_group_option_lists_options(workdir: Path) -> None:
 def test_bad_syntax_names_the_override(workdir: Path) -> None:
     with pytest.raises(ConfigError, match=r"override 'a.b=\[1,2' is not valid Hydra syntax"):
         compose(["a.b=[1,2"])
+
+
+def test_compose_many_gives_what_compose_gives(tiny_project: Path) -> None:
+    from omegaconf import OmegaConf
+
+    from accel.cli.config.compose import compose_many
+
+    jobs = [
+        ["seed=3"],
+        ["~callbacks.progress", "trainer.max_epochs=2"],
+        ["optimizer=adamw", "optimizer.lr=0.5"],
+        ["+trainer.extra=1", "scheduler=none"],
+        ["ckpt=runs/x/epoch=001-step=2"],
+        [],
+    ]
+    for job, composed in zip(jobs, compose_many(jobs), strict=True):
+        many, one = (OmegaConf.to_container(c) for c in (composed.config, compose(job)))
+        assert isinstance(many, dict)
+        assert isinstance(one, dict)
+        for config in (many, one):
+            config["trainer"].pop("run_dir")  # ${now:} may differ by a second
+        assert many == one, job
+
+
+def test_compose_many_errors_are_composes_errors(tiny_project: Path) -> None:
+    from accel.cli.config.compose import compose_many
+
+    with pytest.raises(ConfigError, match=r"optimizer.lrr: no such key in optimizer"):
+        list(compose_many([["seed=1"], ["optimizer.lrr=1"]]))
+    with pytest.raises(ConfigError, match=r"Ambiguous value for argument 'seed=1,2'"):
+        list(compose_many([["seed=1,2"]]))
+
+
+def test_a_deeply_nested_project_file_is_named(tiny_project: Path) -> None:
+    path = tiny_project / "configs" / "data" / "tiny.yaml"
+    path.write_text("a: " + "[" * 3000 + "]" * 3000 + "\n")
+    with pytest.raises(ConfigError, match=r"data/tiny.yaml: nested too deeply to read"):
+        compose([])

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
-from accel.cli.config.sweep import expand_sweep
+from accel.cli.config.load import check_jobs
+from accel.cli.config.sweep import count_jobs, expand_sweep, parse_sweep
 from accel.core.errors import ConfigError
 
 
@@ -30,3 +34,67 @@ def test_range_sweep() -> None:
 def test_bad_sweep_is_one_line() -> None:
     with pytest.raises(ConfigError, match=r"sweep 'a=1,,2'"):
         expand_sweep(["a=1,,2"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "jobs"),
+    [
+        (["seed=1,2,3"], 3),
+        (["seed=range(0,10)", "optimizer.lr=0.1,0.2"], 20),
+        (["seed=range(0,10,3)"], 4),
+        (["optimizer.lr=range(0.1,0.5,0.1)"], 4),
+        (["seed=range(10,0,-2)"], 5),
+        (["seed=choice(1,2)", "model=a,b,c"], 6),
+        (["seed=1"], 1),
+    ],
+)
+def test_jobs_are_counted_without_expanding(overrides: list[str], jobs: int) -> None:
+    assert count_jobs(parse_sweep(overrides), overrides) == jobs
+    assert len(expand_sweep(overrides)) == jobs
+
+
+def test_a_big_sweep_needs_yes_and_is_refused_at_once() -> None:
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"100000 jobs \(more than 1000\); pass --yes"):
+        expand_sweep(["seed=range(0,100000)"])
+    assert time.perf_counter() - start < 1.0  # counted, not listed and checked job by job
+    assert len(expand_sweep(["seed=range(0,1001)"], yes=True)) == 1001
+    with pytest.raises(ConfigError, match=r"more than 100000; split it"):
+        expand_sweep(["seed=range(0,100001)"], yes=True)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("seed=range(0,1,0)", "the range step must not be 0"),
+        ("optimizer.lr=range(0,1,0.0)", "the range step must not be 0"),
+        ("seed=range(3,3)", "makes no jobs"),
+        ("seed=range(0,5,-1)", "makes no jobs"),
+    ],
+)
+def test_ranges_that_make_no_jobs(override: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        expand_sweep([override])
+
+
+def test_checkpoint_paths_in_a_sweep_are_quoted() -> None:
+    jobs = expand_sweep(["ckpt=runs/a/epoch=001-step=1,runs/b/epoch=002-step=2"])
+    assert len(jobs) == 2
+    parsed = [parse_sweep(job)[0].value() for job in jobs]
+    assert parsed == ["runs/a/epoch=001-step=1", "runs/b/epoch=002-step=2"]
+
+
+def test_validating_a_sweep_composes_each_choice_once(tiny_project: Path) -> None:
+    """200 jobs: composing each one (0.25 s a job before) would take about a minute."""
+    jobs = expand_sweep(["seed=range(0,200)", "optimizer.lr=0.1"])
+    start = time.perf_counter()
+    checked = check_jobs(jobs)
+    assert time.perf_counter() - start < 10.0
+    assert [c["seed"] for c in checked] == list(range(200))
+    assert {c["optimizer"]["lr"] for c in checked} == {0.1}
+    assert len({c["trainer"]["run_dir"] for c in checked}) <= 2  # one ${now:} per second
+
+
+def test_a_bad_job_in_a_sweep_names_its_value(tiny_project: Path) -> None:
+    with pytest.raises(ConfigError, match=r"seed=-1: expected an int in \[0, 4294967295\]"):
+        check_jobs(expand_sweep(["seed=0,1,-1"]))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from cli_helpers import cli
+import yaml
+from cli_helpers import assert_one_line_error, cli
 
 from accel.cli.pipeline.runner import check_pipeline, fresh_dir
-from accel.core.errors import ConfigError
+from accel.core.errors import AccelError, ConfigError
 
 TINY_PIPELINE = """\
 name: tiny
@@ -117,10 +119,111 @@ def test_fresh_dir_empties_a_step_folder_but_keeps_a_tracked_attempt(tmp_path: P
     step = tmp_path / "steps" / "00-train"
     (step / "half-written.ckpt").parent.mkdir(parents=True)
     (step / "half-written.ckpt").write_text("x")
-    assert list(fresh_dir(step).iterdir()) == []  # untracked leftovers go
+    assert list(fresh_dir(step, tmp_path / "steps").iterdir()) == []  # untracked leftovers go
     for attempt in (1, 2):
         (step / "mlflow").mkdir()
         (step / "mlflow" / "spool.jsonl").write_text(f"attempt {attempt}")
-        assert list(fresh_dir(step).iterdir()) == []
+        assert list(fresh_dir(step, tmp_path / "steps").iterdir()) == []
         kept = step.with_name(f"00-train.attempt-{attempt}") / "mlflow" / "spool.jsonl"
         assert kept.read_text() == f"attempt {attempt}"  # unsent tracker data is never deleted
+
+
+def stored_config(overrides: list[str]) -> dict[str, Any]:
+    """The resolved config a pipeline run of this project stores as RUN_DIR/config.yaml."""
+    from accel.cli.config.load import load_config
+
+    return load_config(["pipeline=tiny", *FAST, *overrides]).config
+
+
+def write_run_dir(root: Path, config: dict[str, Any]) -> Path:
+    run_dir = root / "crafted"
+    (run_dir / "steps").mkdir(parents=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    return run_dir
+
+
+def test_a_dotdot_step_name_cannot_empty_a_folder_outside(
+    pipeline_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before names were checked, this resume removed `victim` (a folder outside the run)."""
+    victim = pipeline_project / "victim"
+    victim.mkdir()
+    (victim / "precious.txt").write_text("a user's file")
+    config = stored_config([])
+    config["pipeline"]["steps"] = [{"name": "x/../../../victim", "kind": "evaluate"}]
+    run_dir = write_run_dir(pipeline_project, config)
+    (run_dir / "steps" / "00-x").mkdir()  # what makes the path resolve outside
+    expected = "config.yaml: pipeline.steps[0].name='x/../../../victim': expected a name"
+    assert_one_line_error(["pipeline", "run", "--resume", str(run_dir)], capsys, expected)
+    assert (victim / "precious.txt").read_text() == "a user's file"
+
+
+@pytest.mark.parametrize("where", ["outside", "nested", "steps-link", "step-link"])
+def test_fresh_dir_refuses_and_keeps_anything_but_a_folder_in_steps(
+    where: str, tmp_path: Path
+) -> None:
+    run_dir, victim = tmp_path / "run", tmp_path / "victim"
+    (victim / "keep").mkdir(parents=True)
+    (run_dir / "steps").mkdir(parents=True)
+    steps, path = run_dir / "steps", run_dir / "steps" / "00-train"
+    if where == "outside":
+        path = victim
+    elif where == "nested":
+        path = steps / "a" / "00-train"
+    elif where == "steps-link":
+        steps.rmdir()
+        steps.symlink_to(victim)
+        path = steps / "keep"
+    else:
+        path.symlink_to(victim / "keep")
+    with pytest.raises(ConfigError, match="pipeline step"):
+        fresh_dir(path, steps)
+    assert (victim / "keep").is_dir()
+
+
+def with_spec(config: dict[str, Any], section: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """`config` with `spec` as its model, data or tracker, or as one more callback."""
+    if section == "callbacks":
+        return {**config, "callbacks": {**config["callbacks"], "crafted": spec}}
+    return {**config, section: spec}
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [
+        ("model", "model._target_"),
+        ("data", "data._target_"),
+        ("callbacks", "callbacks.crafted._target_"),
+        ("tracker", "tracker._target_"),
+    ],
+)
+def test_resume_with_a_crafted_target(
+    section: str, key: str, pipeline_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from accel.core.registry import build
+
+    marker = pipeline_project / "MARKER"
+    spec = {"_target_": "os.system", "command": f"touch {marker}"}
+    with pytest.raises(AccelError):  # the spec is live: built as a config, it runs
+        build("models", spec)
+    marker.unlink()
+    run_dir = write_run_dir(pipeline_project, with_spec(stored_config([]), section, spec))
+    argv = ["pipeline", "run", "--resume", str(run_dir)]
+    assert_one_line_error(argv, capsys, f"config.yaml: {key} = 'os.system' names code")
+    assert not marker.exists()
+    assert not (run_dir / "pipeline_state.json").exists()  # no step started
+    assert cli([*argv, "--trust-file"]) != 0  # os.system builds nothing useful, but it ran
+    assert marker.exists()
+
+
+def test_resume_refuses_a_state_that_points_outside_the_run_dir(
+    pipeline_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = pipeline_project / "secret.onnx"
+    secret.write_text("not for upload")
+    run_dir = write_run_dir(pipeline_project, stored_config([]))
+    record = {"status": "done", "artifact": {"format": "onnx", "path": str(secret)}}
+    (run_dir / "pipeline_state.json").write_text(json.dumps({"steps": {"train": record}}))
+    expected = f"steps.train.artifact.path={str(secret)!r}: expected a path inside"
+    assert_one_line_error(["pipeline", "run", "--resume", str(run_dir)], capsys, expected)
+    assert list((run_dir / "steps").iterdir()) == []  # nothing ran

@@ -73,6 +73,22 @@ def test_add_scheduler_from_registry_name(workdir: Path) -> None:
     assert (workdir / "configs/scheduler/steps.yaml").read_text() == "name: step\n"
 
 
+def test_add_optimizer_from_a_dotted_path(workdir: Path) -> None:
+    add_component("optimizer", "plain_sgd", workdir, base="torch.optim.SGD")
+    text = (workdir / "configs/optimizer/plain_sgd.yaml").read_text()
+    assert yaml.safe_load(text) == {"_target_": "torch.optim.SGD"}
+
+
+@pytest.mark.parametrize(
+    "base",
+    ["x\n_target_: os.system", "sgd\nlr: 1", "../sgd", "a..b", "sgd: {}", "x y", "1abc", ""],
+)
+def test_a_base_that_is_not_a_name_writes_nothing(base: str, workdir: Path) -> None:
+    with pytest.raises(ConfigError, match=r"--base .* must be a registry name .* or a dotted path"):
+        add_component("optimizer", "fast", workdir, base=base)
+    assert list(workdir.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     ("kind", "name", "message"),
     [
@@ -80,6 +96,10 @@ def test_add_scheduler_from_registry_name(workdir: Path) -> None:
         ("loss", "MyLoss", "name 'MyLoss' must be lower_snake_case"),
         ("loss", "2fast", "must be lower_snake_case"),
         ("loss", "my-loss", "must be lower_snake_case"),
+        ("loss", "../x", "must be lower_snake_case"),
+        ("loss", "a\nb", "must be lower_snake_case"),
+        ("loss", "import", "a Python identifier"),
+        ("loss", "x" * 65, "of up to 64 characters"),
     ],
 )
 def test_add_rejects_bad_requests(kind: str, name: str, message: str, workdir: Path) -> None:

@@ -71,3 +71,15 @@ class CheckPass:
             raise RuntimeError(f"asked to fail while {self.fail_while} exists")
         context.record("check", seen=type(artifact).__name__)
         return artifact
+
+
+class Explodes:
+    """A model whose constructor raises `error` (a builtin exception's name), as a bug in a
+    component would: for the CLI's last-resort handling of what is not an accel error."""
+
+    def __new__(
+        cls, error: str = "RuntimeError", in_channels: int = 1, num_classes: int = 2
+    ) -> Any:
+        import builtins
+
+        raise getattr(builtins, error)(f"{error.lower()} from a component")

@@ -9,10 +9,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from accel.cli.config.load import load_config
+from accel.cli.config.compose import compose_many
+from accel.cli.config.load import check_jobs, load_config, resolve
 from accel.cli.config.rundir import claim_run_dir, log_to, save_run_files
 from accel.cli.config.sweep import expand_sweep
 from accel.cli.launch import end_process_group, is_main_rank, launched_externally, share_config
+from accel.cli.project_plugins import load_project_plugins
 from accel.cli.runtime_bridge import apply_threads
 from accel.cli.tracking import child_tracker, parent_run
 from accel.core.errors import ConfigError
@@ -22,34 +24,39 @@ log = logging.getLogger("accel.cli")
 Job = Callable[..., Any]
 
 
-def job_overrides(overrides: list[str], multirun: bool) -> list[list[str]]:
-    """One override list per job: the sweep's product with `-m`, else the overrides as given."""
-    return expand_sweep(overrides) if multirun else [list(overrides)]
+def job_overrides(overrides: list[str], multirun: bool, *, yes: bool = False) -> list[list[str]]:
+    """One override list per job: the sweep's product with `-m`, else the overrides as given.
+    A sweep of more than 1,000 jobs needs `yes` (the command line's --yes)."""
+    return expand_sweep(overrides, yes=yes) if multirun else [list(overrides)]
 
 
-def print_configs(overrides: list[str], multirun: bool) -> None:
+def print_configs(overrides: list[str], multirun: bool, *, yes: bool = False) -> None:
     """`--cfg`: the resolved config of each job as YAML (no run directory is created)."""
     import yaml
 
-    jobs = job_overrides(overrides, multirun)
-    for i, job in enumerate(jobs):
+    jobs = job_overrides(overrides, multirun, yes=yes)
+    load_project_plugins()
+    for i, (job, composed) in enumerate(zip(jobs, compose_many(jobs), strict=True)):
         if len(jobs) > 1:
             print(f"# job {i}: {' '.join(job)}")
-        print(yaml.safe_dump(load_config(job, check=False).config, sort_keys=False), end="")
+        print(yaml.safe_dump(resolve(composed.config), sort_keys=False), end="")
 
 
-def run_jobs(overrides: list[str], multirun: bool, job: Job) -> list[tuple[Path, Any]]:
+def run_jobs(
+    overrides: list[str], multirun: bool, job: Job, *, yes: bool = False
+) -> list[tuple[Path, Any]]:
     """Validate every job first (a bad sweep fails before any training), then run each."""
     if launched_externally():
         return run_launched_job(overrides, multirun, job)
-    jobs = job_overrides(overrides, multirun)
-    checked = [load_config(each).config for each in jobs]
+    jobs = job_overrides(overrides, multirun, yes=yes)
+    checked = check_jobs(jobs)
     tracked = multirun and len(jobs) > 1 and bool(checked[0].get("tracker"))
     results = []
     with sweep_run(overrides, jobs, tracked) as parent:
         for index, each in enumerate(jobs):
             number = index if multirun else None
-            loaded = load_config(each, claim=partial(claim_run_dir, job=number))
+            claim = partial(claim_run_dir, job=number)
+            loaded = load_config(each, check=False, claim=claim)  # checked above
             run_dir = Path(loaded.config["trainer"]["run_dir"])
             fill_tracker_overrides(loaded.config, each)
             save_run_files(run_dir, loaded.config, each)

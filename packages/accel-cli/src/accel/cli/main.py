@@ -6,7 +6,10 @@ Heavy modules (torch, Hydra, plugins) are imported inside the commands that need
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
+import traceback
 
 import typer
 
@@ -24,6 +27,7 @@ from accel.core.errors import AccelError, ConfigError
 # Exit codes: 1 for a failed run, 2 for a bad command line or config (as click does).
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+DEBUG_ENV = "ACCEL_DEBUG"  # set to 1 to see the traceback behind an error
 
 app = typer.Typer(
     name="accel",
@@ -80,13 +84,44 @@ def main(
 
 
 def run(argv: list[str] | None = None) -> None:
-    """Console-script entry point: accel errors become one line on stderr and exit code 1."""
+    """Console-script entry point: accel errors become one line on stderr (exit 2 for a bad
+    config, 1 otherwise). Any other exception is a bug: one line saying so, exit 1, and the
+    traceback with ACCEL_DEBUG=1. Ctrl-C and click's own exits pass through unchanged."""
     command = typer.main.get_command(app)
     try:
         command.main(args=argv, prog_name="accel", standalone_mode=True)
     except AccelError as error:
+        show_traceback()
         typer.secho(f"error: {one_line(error)}", fg=typer.colors.RED, err=True)
         sys.exit(EXIT_USAGE if isinstance(error, ConfigError) else EXIT_FAILURE)
+    except OSError as error:  # the machine said no (a full disk, a read-only folder)
+        show_traceback()
+        typer.secho(f"error: {os_error_line(error)}", fg=typer.colors.RED, err=True)
+        sys.exit(EXIT_FAILURE)
+    except Exception as error:  # not KeyboardInterrupt/SystemExit: BaseException passes by
+        show_traceback()
+        message = f"{type(error).__name__}: {one_line(error)}"
+        typer.secho(
+            f"error: internal error: {message} (please report it; set {DEBUG_ENV}=1 for the "
+            "traceback)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        sys.exit(EXIT_FAILURE)
+
+
+def os_error_line(error: OSError) -> str:
+    """`No space left on device: runs/x/config.yaml; free some space and run again`."""
+    where = f": {error.filename}" if error.filename else ""
+    full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+    hint = "; free some space and run again" if full else ""
+    return f"{error.strerror or one_line(error)}{where}{hint}"
+
+
+def show_traceback() -> None:
+    """The traceback of the exception being handled, on stderr, when ACCEL_DEBUG is set."""
+    if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+        traceback.print_exc()
 
 
 def one_line(error: BaseException) -> str:

@@ -8,14 +8,20 @@ from typing import Any
 def build_model_and_shape(
     config: dict[str, Any], shape: tuple[int, ...] | None = None
 ) -> tuple[Any, tuple[int, ...]]:
-    """The model (weights from `ckpt` when set) and one sample's shape (given or from data)."""
+    """The model (weights from `ckpt` when set) and one sample's shape (given or from data).
+
+    A checkpoint is opened under the loading policy (`accel.cli.checkpoints`, then
+    accel-core's `rebuild_model`): run this inside `accel.cli.file_policy.file_policy`.
+    """
     from accel.core.registry import build
     from accel.core.runtime.context import model_spec
 
     data = build("datasets", config["data"]) if shape is None or not config.get("ckpt") else None
     if config.get("ckpt"):
+        from accel.cli.checkpoints import checkpoint_model_spec
         from accel.core.checkpoint import rebuild_model
 
+        checkpoint_model_spec(str(config["ckpt"]))  # its stored config, NaN weights: one line
         model = rebuild_model(str(config["ckpt"]))
     else:
         spec = model_spec(

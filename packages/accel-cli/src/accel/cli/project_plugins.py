@@ -13,13 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from accel.core.errors import ConfigError
-from accel.core.registry import KINDS, import_target, registry
+from accel.core.registry import KINDS, import_dotted, registry
 
 PLUGINS_DIR = "plugins"
 
 
 class Deferred:
-    """A factory that imports its target on first call (listing stays import-free)."""
+    """A factory that imports its target on first call (listing stays import-free).
+
+    The target is the project's own entry-point declaration, not a config's `_target_`: it is
+    imported unchecked (`import_dotted`), so a file naming the plugin by registry name loads.
+    """
 
     def __init__(self, target: str) -> None:
         self.target = target
@@ -28,7 +32,7 @@ class Deferred:
         self.__qualname__ = self.__name__
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return import_target(self.target)(*args, **kwargs)
+        return import_dotted(self.target)(*args, **kwargs)
 
 
 def project_entry_points(root: Path) -> dict[str, dict[str, str]]:

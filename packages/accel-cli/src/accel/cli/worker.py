@@ -22,10 +22,10 @@ def main(argv: list[str]) -> int:
         import yaml
 
         from accel.cli.commands.train import fit_and_test_here
-        from accel.cli.files import write_text_atomic
         from accel.cli.launch import RESULT_FILE
         from accel.cli.project_plugins import load_project_plugins
         from accel.cli.runtime_bridge import apply_threads
+        from accel.core.atomic import write_text_atomic
 
         load_project_plugins()  # the project's own components, as the parent had them
         path = Path(argv[0])

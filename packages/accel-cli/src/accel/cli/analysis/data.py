@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from accel.cli.files import write_bytes_atomic
+from accel.core.atomic import write_bytes_atomic
 
 
 def data_statistics(datamodule: Any, max_samples: int | None = None) -> dict[str, Any]:

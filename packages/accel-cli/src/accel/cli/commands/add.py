@@ -26,7 +26,10 @@ def add(
     kind: str = typer.Argument(..., help=KIND_HELP, show_default=False),
     name: str = typer.Argument(..., help="lower_snake_case name of the new component."),
     base: str | None = typer.Option(
-        None, "--base", help="For optimizer/scheduler: the preset to start from (e.g. sgd)."
+        None,
+        "--base",
+        help="For optimizer/scheduler: the preset or registry name to start from (e.g. sgd), "
+        "or a dotted path (e.g. torch.optim.SGD).",
     ),
 ) -> None:
     from accel.cli.scaffold.add import add_component

@@ -52,7 +52,7 @@ def analyze(
     import json
 
     from accel.cli.analysis.data import data_statistics, sample_batch, save_grid
-    from accel.cli.files import write_text_atomic
+    from accel.core.atomic import write_text_atomic
     from accel.core.registry import build
 
     data = build("datasets", config["data"])

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from accel.cli.commands.options import CFG, OVERRIDES
+from accel.cli.commands.options import CFG, OVERRIDES, TRUST_FILE
 
 HELP = """Analyze the configured model (or a checkpoint's): parameters, MACs, size, a per-layer
 table, and forward latency on this machine (median of N runs at batch 1 and 32). Results go to
@@ -20,6 +20,9 @@ Examples:
   accel analyze-model model=resnet56 --input-shape 3,32,32
 
   accel analyze-model ckpt=runs/2026-01-01/12-00-00 --runs 50
+
+A checkpoint may name its model by registry name, or by a `_target_` your own configs name
+too; anything else needs --trust-file.
 """
 
 INPUT_SHAPE: Any = typer.Option(
@@ -35,18 +38,25 @@ def analyze_model_command(
     runs: int = RUNS,
     layers: int = LAYERS,
     cfg: bool = CFG,
+    trust_file: bool = TRUST_FILE,
 ) -> None:
+    from accel.cli.config.load import load_config
+    from accel.cli.file_policy import file_policy, project_targets, user_targets
     from accel.cli.jobs import print_configs, run_jobs
+    from accel.cli.model_builder import build_model_and_shape
 
     if cfg:
         print_configs(overrides or [], False)
         return
     shape = parse_shape(input_shape)
+    config = load_config(overrides or []).config
+    with file_policy(trust_file, user_targets(config) | project_targets()):
+        model, sample_shape = build_model_and_shape(config, shape)  # before a run dir is made
 
-    def job(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-        return analyze(config, run_dir, shape, runs, layers)
+        def job(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+            return analyze(model, sample_shape, run_dir, runs, layers)
 
-    run_jobs(overrides or [], False, job)
+        run_jobs(overrides or [], False, job)
 
 
 def parse_shape(text: str | None) -> tuple[int, ...] | None:
@@ -65,17 +75,15 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
 
 
 def analyze(
-    config: dict[str, Any], run_dir: Path, shape: tuple[int, ...] | None, runs: int, rows: int
+    model: Any, sample_shape: tuple[int, ...], run_dir: Path, runs: int, rows: int
 ) -> dict[str, Any]:
     import json
 
     import torch
 
     from accel.cli.analysis.model import analyze_model
-    from accel.cli.files import write_text_atomic
-    from accel.cli.model_builder import build_model_and_shape
+    from accel.core.atomic import write_text_atomic
 
-    model, sample_shape = build_model_and_shape(config, shape)
     result = analyze_model(model, torch.randn(1, *sample_shape), runs=runs).to_dict()
     write_text_atomic(run_dir / "model_analysis.json", json.dumps(result, indent=2))
     print_analysis(result, rows, run_dir)

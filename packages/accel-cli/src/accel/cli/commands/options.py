@@ -28,6 +28,17 @@ MULTIRUN: Any = typer.Option(
     "run directory.",
 )
 CFG: Any = typer.Option(False, "--cfg", help="Print the resolved config and exit.")
+# The same spelling as accel-core's TRUST_FLAG; a command-line option only, never a config key,
+# so a stored config cannot switch it on.
+TRUST_FILE: Any = typer.Option(
+    False,
+    "--trust-file",
+    help="Trust the files this command opens (checkpoints, stored configs, model files): let "
+    "them name code to import and call (_target_). Only for files from a source you trust.",
+)
+YES: Any = typer.Option(
+    False, "--yes", "-y", help="Run a sweep of more than 1,000 jobs without refusing it."
+)
 
 
 def stats(result: Any) -> dict[str, Any]:

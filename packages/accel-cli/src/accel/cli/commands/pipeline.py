@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from accel.cli.commands.options import CFG, OVERRIDES
+from accel.cli.commands.options import CFG, OVERRIDES, TRUST_FILE
 
 pipeline_app = typer.Typer(
     help="Multi-step runs: train, prune, fine-tune, quantize, export, evaluate.",
@@ -25,6 +25,9 @@ Examples:
   accel pipeline run pipeline=prune_int8 trainer.max_epochs=4 compress.prune.ratio=0.3
 
   accel pipeline run --resume runs/2026-01-01/12-00-00
+
+A run dir to resume is read as a file from anywhere: its config may name the `_target_`s your
+project's configs name; anything else needs --trust-file.
 """
 
 RESUME: Any = typer.Option(
@@ -37,47 +40,53 @@ def run_command(
     overrides: list[str] | None = OVERRIDES,
     resume: Path | None = RESUME,
     cfg: bool = CFG,
+    trust_file: bool = TRUST_FILE,
 ) -> None:
-    from accel.cli.jobs import print_configs, run_jobs
+    from accel.core.trust import trusting_files
+
+    with trusting_files(trust_file):
+        if resume is not None:
+            resume_run(resume, overrides or [])
+        elif cfg:
+            from accel.cli.jobs import print_configs
+
+            print_configs(overrides or [], False)
+        else:
+            start_run(overrides or [])
+
+
+def start_run(overrides: list[str]) -> None:
+    """A new pipeline run; the checkpoints it makes may name the user's own `_target_`s."""
+    from accel.cli.config.load import load_config
+    from accel.cli.file_policy import allowing_user_targets
+    from accel.cli.jobs import run_jobs
     from accel.cli.pipeline.runner import check_pipeline, run_pipeline
 
-    if resume is not None:
-        resume_run(resume, overrides or [])
-        return
-    if cfg:
-        print_configs(overrides or [], False)
-        return
-    from accel.cli.config.load import load_config
-
-    check_pipeline(load_config(overrides or []).config)
-    for run_dir, report in run_jobs(overrides or [], False, run_pipeline):
+    check_pipeline(load_config(overrides).config)
+    for run_dir, report in run_jobs(overrides, False, allowing_user_targets(run_pipeline)):
         print_report(run_dir, report)
 
 
 def resume_run(run_dir: Path, overrides: list[str]) -> None:
-    """Finish the pipeline in `run_dir` with the config it was started with."""
-    import yaml
-
+    """Finish the pipeline in `run_dir` with the config it was started with. That config is a
+    file: it may name the `_target_`s of the project's own configs, others need --trust-file."""
     from accel.cli.config.rundir import log_to
+    from accel.cli.file_policy import project_targets
+    from accel.cli.pipeline.resume import read_run_config
     from accel.cli.pipeline.runner import run_pipeline
+    from accel.cli.runtime_bridge import apply_threads
     from accel.core.errors import ConfigError
+    from accel.core.trust import allowing_targets
 
     if overrides:
         raise ConfigError(
             f"--resume reuses {run_dir}/config.yaml: drop the overrides {' '.join(overrides)}"
         )
-    path = run_dir / "config.yaml"
-    if not path.is_file():
-        raise ConfigError(f"--resume {run_dir}: no config.yaml there (not an accel run dir)")
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: broken YAML: {' '.join(str(error).split())}") from None
-    from accel.cli.runtime_bridge import apply_threads
-
-    with log_to(run_dir):
-        apply_threads(config)
-        report = run_pipeline(config, run_dir)
+    with allowing_targets(project_targets()):
+        config = read_run_config(run_dir)
+        with log_to(run_dir):
+            apply_threads(config)
+            report = run_pipeline(config, run_dir)
     print_report(run_dir, report)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from accel.cli.commands.options import CFG, MULTIRUN, OVERRIDES, stats
+from accel.cli.commands.options import CFG, MULTIRUN, OVERRIDES, YES, stats
 
 HELP = """Train a model from the composed config (packaged defaults, ./configs, overrides).
 
@@ -21,6 +21,10 @@ Examples:
 
   accel train -m optimizer.lr=0.1,0.01      (two jobs, two run directories)
 
+  accel train -m 'seed=range(0,2000)' --yes   (over 1,000 jobs: needs --yes)
+
+  accel train resume=runs/2026-01-01/12-00-00/checkpoints/epoch=007-step=0000160
+
   accel train --cfg                          (print the resolved config)
 
   accel train trainer.engine=accelerate trainer.devices=2
@@ -33,13 +37,14 @@ def train(
     overrides: list[str] | None = OVERRIDES,
     multirun: bool = MULTIRUN,
     cfg: bool = CFG,
+    yes: bool = YES,
 ) -> None:
     from accel.cli.jobs import print_configs, print_summary, run_jobs
 
     if cfg:
-        print_configs(overrides or [], multirun)
+        print_configs(overrides or [], multirun, yes=yes)
         return
-    for run_dir, result in run_jobs(overrides or [], multirun, fit_and_test):
+    for run_dir, result in run_jobs(overrides or [], multirun, fit_and_test, yes=yes):
         print_summary("accel train", run_dir, stats(result))
 
 

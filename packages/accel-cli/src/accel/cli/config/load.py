@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from accel.cli.config.compose import compose, project_dir
-from accel.cli.config.groups import GROUPS
+from accel.cli.config.compose import compose, compose_many, project_dir
+from accel.cli.config.groups import COMPONENT_GROUPS, GROUP_KINDS, GROUPS
 from accel.cli.config.validate import check_types, validate
+from accel.cli.config.values import check_values
 from accel.cli.project_plugins import load_project_plugins
 from accel.core.errors import ConfigError
 
@@ -39,16 +42,39 @@ def load_config(
     before anything else is resolved, so `${trainer.run_dir}` elsewhere sees the final path.
     """
     load_project_plugins()
-    config = compose(overrides)
+    composed = next(compose_many([overrides]))
+    config = composed.config
     plain = resolve(config.copy())
     if check:
-        check_trainer_options(plain.get("trainer"))
-        validate(plain)
-        for reference in reference_configs(overrides):
-            check_types(plain, reference)
+        check_loaded(plain, reference_configs(overrides, composed.base))
     if claim is not None:
         plain = resolve(config, claim)
     return Loaded(plain, list(overrides))
+
+
+def check_jobs(jobs: list[list[str]]) -> list[dict[str, Any]]:
+    """Every job of a sweep composed, resolved and validated before any of them runs; each
+    distinct set of group choices is composed once (see `compose_many`), so a sweep of
+    1,000 seeds is checked in seconds, and the first bad job stops the check."""
+    load_project_plugins()
+    references: dict[int, list[dict[str, Any]]] = {}
+    checked = []
+    for job, composed in zip(jobs, compose_many(jobs), strict=True):
+        plain = resolve(composed.config)
+        if id(composed.base) not in references:
+            references[id(composed.base)] = reference_configs(job, composed.base)
+        check_loaded(plain, references[id(composed.base)])
+        checked.append(plain)
+    return checked
+
+
+def check_loaded(plain: dict[str, Any], references: list[dict[str, Any]]) -> None:
+    """Keys and specs, then value types (against `references`), then value ranges."""
+    check_trainer_options(plain.get("trainer"))
+    validate(plain)
+    for reference in references:
+        check_types(plain, reference)
+    check_values(plain)
 
 
 def check_trainer_options(trainer: Any) -> None:
@@ -93,19 +119,44 @@ def resolve(config: Any, claim: Callable[[str], Path] | None = None) -> dict[str
     return {str(k): v for k, v in plain.items()}
 
 
-def reference_configs(overrides: list[str]) -> list[dict[str, Any]]:
+def reference_configs(overrides: list[str], base: Any = None) -> list[dict[str, Any]]:
     """Configs whose value types a run must keep: the project's and the packaged defaults,
-    both with the same group choices (so `optimizer=adamw` is compared with adamw's file)."""
+    both with the same group choices (so `optimizer=adamw` is compared with adamw's file).
+    `base`: the project's composition of those choices, when the caller has it already."""
     choices = [o for o in overrides if _is_group_choice(o)]
     found = []
-    for project in (None, Path("/nonexistent-accel-project")):
-        for attempt in (choices, []):
-            try:
-                found.append(resolve(compose(attempt, project=project)))
-                break
-            except ConfigError:
-                continue
-    return found
+    if base is not None:
+        with contextlib.suppress(ConfigError):
+            found.append(resolve(copy.deepcopy(base)))
+    if not found:
+        found += _first_resolved(None, choices)
+    return found + packaged_reference(tuple(choices))
+
+
+def _first_resolved(project: Path | None, choices: list[str]) -> list[dict[str, Any]]:
+    """The resolved composition with `choices`, else without them, else nothing."""
+    for attempt in (choices, []):
+        try:
+            return [resolve(compose(attempt, project=project))]
+        except ConfigError:
+            continue
+    return []
+
+
+def packaged_reference(choices: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The packaged defaults with `choices`, composed once per process (installed files do not
+    change while accel runs; the registry's names, which become group options, may)."""
+    from accel.core.registry import registry
+
+    names = tuple(tuple(registry(GROUP_KINDS[g] or "").names()) for g in COMPONENT_GROUPS)
+    key = (choices, names)
+    if key not in _PACKAGED:
+        _PACKAGED[key] = _first_resolved(PACKAGED_ONLY, list(choices))
+    return copy.deepcopy(_PACKAGED[key])
+
+
+PACKAGED_ONLY = Path("/nonexistent-accel-project")  # a project folder that has no configs
+_PACKAGED: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
 
 
 def _is_group_choice(override: str) -> bool:
@@ -113,4 +164,4 @@ def _is_group_choice(override: str) -> bool:
     return "=" in override and key in GROUPS
 
 
-__all__ = ["Loaded", "load_config", "project_dir", "resolve"]
+__all__ = ["Loaded", "check_jobs", "load_config", "project_dir", "resolve"]

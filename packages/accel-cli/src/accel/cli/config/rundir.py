@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from accel.cli.files import write_text_atomic
+from accel.core.atomic import write_text_atomic
 
 RUN_DIR_ENV = "ACCEL_RUN_DIR"
 LOG_NAME = "accel.log"

@@ -8,6 +8,7 @@ from typing import Any
 from accel.core.errors import ConfigError
 
 FILE_FORMATS = {".onnx": "onnx", ".pt2": "pt2"}
+FORMATS = ("checkpoint", "module", *FILE_FORMATS.values())  # every format a step may leave
 
 
 def describe(artifact: Any, step_dir: Path, spec: Any) -> dict[str, Any]:

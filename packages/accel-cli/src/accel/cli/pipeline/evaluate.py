@@ -26,7 +26,9 @@ def _predictor(record: dict[str, Any], step: str) -> Any:
     if record["format"] == "onnx":
         return _onnx_predictor(record["path"])
     if record["format"] == "pt2":
-        program = torch.export.load(record["path"]).module()
+        from accel.core.export_archive import load_exported_program
+
+        program = load_exported_program(record["path"]).module()  # checked: nothing unpickled
         return lambda x: program(x)
     from accel.cli.pipeline.artifacts import open_module
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import nn
 
-from accel.cli.files import write_bytes_atomic
+from accel.core.atomic import write_bytes_atomic
 from accel.core.errors import ConfigError
 
 SPEC_KEY = "accel_model_spec"
@@ -29,21 +29,38 @@ def save_module(model: nn.Module, spec: Any, path: Path) -> Path:
 
 
 def load_module(path: Path) -> nn.Module:
-    """The model saved by `save_module`, with its stored (e.g. pruned) layer sizes."""
+    """The model saved by `save_module`, with its stored (e.g. pruned) layer sizes.
+
+    The file may come from anywhere: its spec goes through the loading policy (a registered
+    name, or a `_target_` only where trusted) before anything is built."""
+    from accel.core.checkpoint import load_model_state
+    from accel.core.registry import build_from_file
+
+    metadata, state = read_module_file(path)
+    if SPEC_KEY not in metadata:
+        raise ConfigError(f"{path}: not a model saved by accel pipeline (no {SPEC_KEY})")
+    try:
+        spec = json.loads(metadata[SPEC_KEY])
+    except (ValueError, RecursionError) as error:
+        raise ConfigError(f"{path}: {SPEC_KEY} is not valid JSON ({error})") from None
+    model = build_from_file("models", spec, source=str(path), key=SPEC_KEY)
+    fit_to_state(model, state)
+    load_model_state(model, state, str(path))
+    return model
+
+
+def read_module_file(path: Path) -> tuple[dict[str, str], dict[str, Any]]:
+    """The metadata and tensors of a safetensors file; any failure to read it is one line."""
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    from accel.core.registry import build
-
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = handle.metadata() or {}
-    if SPEC_KEY not in metadata:
-        raise ConfigError(f"{path}: not a model saved by accel pipeline (no {SPEC_KEY})")
-    state = load_file(str(path))
-    model = build("models", json.loads(metadata[SPEC_KEY]))
-    fit_to_state(model, state)
-    model.load_state_dict(state, strict=True)
-    return model
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+        return dict(metadata), load_file(str(path))
+    except Exception as error:  # OSError, a truncated or foreign file: safetensors' own errors
+        message = " ".join(str(error).split()) or type(error).__name__
+        raise ConfigError(f"{path}: not a readable safetensors model file ({message})") from None
 
 
 def fit_to_state(model: nn.Module, state: dict[str, Any]) -> None:

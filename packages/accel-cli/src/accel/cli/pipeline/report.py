@@ -7,8 +7,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from accel.cli.files import write_text_atomic
 from accel.cli.pipeline.state import PipelineState
+from accel.core.atomic import write_text_atomic
 
 
 def write_report(

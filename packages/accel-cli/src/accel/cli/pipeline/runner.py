@@ -14,6 +14,7 @@ from accel.cli.pipeline.state import PipelineState, StepRecord
 from accel.cli.pipeline.steps import STEP_KINDS, TRAINING_KINDS, StepResult
 from accel.cli.tracking import child_run, child_tracker, numeric_metrics, parent_run
 from accel.core.errors import AccelError, ConfigError
+from accel.core.names import check_inside, check_name
 
 log = logging.getLogger("accel.pipeline")
 
@@ -36,15 +37,18 @@ def check_pipeline(config: Mapping[str, Any]) -> list[dict[str, Any]]:
     for i, step in enumerate(steps):
         if not isinstance(step, Mapping) or "name" not in step:
             raise ConfigError(f"pipeline.steps[{i}]: expected a mapping with name and kind")
-        kind = step.get("kind", step["name"])
-        if kind not in STEP_KINDS:
+        name = check_name(step["name"], f"pipeline.steps[{i}].name")  # it names a folder
+        kind = step.get("kind", name)
+        if not isinstance(kind, str) or kind not in STEP_KINDS:
             raise ConfigError(
                 f"pipeline.steps[{i}].kind={kind!r} is not valid; "
                 f"use one of {', '.join(STEP_KINDS)}"
             )
-        if step["name"] in seen:
-            raise ConfigError(f"pipeline.steps[{i}]: step name {step['name']!r} is used twice")
-        seen.add(step["name"])
+        if not isinstance(step.get("config") or {}, Mapping):
+            raise ConfigError(f"pipeline.steps[{i}].config: expected a mapping of config changes")
+        if name in seen:
+            raise ConfigError(f"pipeline.steps[{i}]: step name {name!r} is used twice")
+        seen.add(name)
     return [dict(step) for step in steps]
 
 
@@ -55,17 +59,21 @@ def run_pipeline(config: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
     (nested in MLflow); the report and the final model are logged on the pipeline's run.
     """
     steps = check_pipeline(config)
+    state = PipelineState.load(run_dir)  # checked before the tracker or any step starts
     with parent_run(config, run_dir, "pipeline") as tracker:
-        report = _run_steps(config, run_dir, steps, tracker)
+        report = _run_steps(config, run_dir, steps, state, tracker)
         if tracker is not None:
             _log_outcome(tracker, run_dir, report)
         return report
 
 
 def _run_steps(
-    config: Mapping[str, Any], run_dir: Path, steps: list[dict[str, Any]], tracker: Any
+    config: Mapping[str, Any],
+    run_dir: Path,
+    steps: list[dict[str, Any]],
+    state: PipelineState,
+    tracker: Any,
 ) -> dict[str, Any]:
-    state = PipelineState.load(run_dir)
     previous: dict[str, Any] | None = None
     history: dict[str, Any] = {}
     for index, spec in enumerate(steps):
@@ -76,7 +84,7 @@ def _run_steps(
             previous = history[name] = state.steps[name].artifact
             continue
         print(f"step {name} ({kind}) ...")
-        step_dir = fresh_dir(run_dir / "steps" / f"{index:02d}-{name}")
+        step_dir = fresh_dir(run_dir / "steps" / f"{index:02d}-{name}", run_dir / "steps")
         state.record(name, StepRecord("running"))
         start = time.perf_counter()
         try:
@@ -139,11 +147,21 @@ def _final_file(report: Mapping[str, Any]) -> Path | None:
     return None
 
 
-def fresh_dir(path: Path) -> Path:
+def fresh_dir(path: Path, root: Path) -> Path:
     """An empty folder (a step killed half-way leaves files that must not be reused). An
     earlier attempt that was tracked is moved aside to `<name>.attempt-<n>`, not deleted:
     its tracker spool may hold data the server has not got yet (`accel mlflow sync` finds it).
+
+    `path` must be a folder directly inside `root` (the run's `steps/`), and not a link:
+    anything else is refused, never removed.
     """
+    check_inside(root, root.parent, "pipeline steps folder")  # `steps` is no link out of it
+    resolved = check_inside(path, root, "pipeline step folder")
+    if resolved.parent != root.resolve() or path.is_symlink() or path.is_file():
+        raise ConfigError(
+            f"pipeline step folder {str(path)!r}: expected a folder directly inside "
+            f"{root}; it was not emptied"
+        )
     if path.exists():
         if (path / "mlflow").is_dir():
             n = 1

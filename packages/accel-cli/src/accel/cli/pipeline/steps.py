@@ -175,10 +175,10 @@ def _spec_of(record: dict[str, Any] | None) -> Any:
         return None
     if "spec" in record:
         return record["spec"]
-    from accel.core.checkpoint import load_checkpoint
+    from accel.core.checkpoint import checkpoint_section, load_checkpoint
 
     manifest, _ = load_checkpoint(record["path"])
-    return (manifest.get("model") or {}).get("spec")
+    return checkpoint_section(manifest, "model.spec")
 
 
 # steps whose Trainer reports to the tracker itself (they take a `tracker=` child run)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import keyword
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from accel.cli.config.compose import PACKAGED_DIR
-from accel.cli.files import write_text_atomic
 from accel.cli.project_plugins import PLUGINS_DIR
 from accel.cli.scaffold.index import write_indexes
 from accel.cli.scaffold.templates import CODE_TEMPLATES, PYPROJECT
+from accel.core.atomic import write_text_atomic
 from accel.core.errors import ConfigError
+from accel.core.names import check_name
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,10 @@ ADD_KINDS: dict[str, Kind] = {
     "optimizer": Kind("optimizer", "optimizers", code=False, default_base="sgd"),
     "scheduler": Kind("scheduler", "schedulers", code=False, default_base="cosine"),
 }
-NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*$")
+NAME_PATTERN = re.compile(r"[a-z_][a-z0-9_]*")
+MAX_NAME = 64
+IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+BASE_PATTERN = re.compile(rf"{IDENTIFIER}(\.{IDENTIFIER})*")
 
 CONFIGS: dict[str, str] = {
     "model": "name: {name}\nin_channels: 1\nnum_classes: 10\n",
@@ -46,8 +51,9 @@ CONFIGS: dict[str, str] = {
 
 
 def add_component(kind: str, name: str, root: Path, base: str | None = None) -> list[Path]:
-    """Write what `accel add` makes for `kind`/`name` under `root`; returns the files written."""
-    spec = check_request(kind, name, root)
+    """Write what `accel add` makes for `kind`/`name` under `root`; returns the files written.
+    Everything is checked before the first file is written."""
+    spec = check_request(kind, name, root, base)
     configs = root / "configs"
     written = [write_config(spec, kind, name, configs, base)]
     if spec.code:
@@ -56,14 +62,24 @@ def add_component(kind: str, name: str, root: Path, base: str | None = None) -> 
     return written
 
 
-def check_request(kind: str, name: str, root: Path) -> Kind:
+def check_request(kind: str, name: str, root: Path, base: str | None = None) -> Kind:
+    """The kind's spec, once NAME (a file and module name) and --base (written into YAML) are
+    known safe: NAME a lower_snake_case identifier, BASE a registry name or a dotted path."""
     if kind not in ADD_KINDS:
         raise ConfigError(f"accel add: unknown kind {kind!r}; valid kinds: {', '.join(ADD_KINDS)}")
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name) or keyword.iskeyword(name) or len(name) > MAX_NAME:
         raise ConfigError(
-            f"accel add {kind}: name {name!r} must be lower_snake_case (letters, digits, _)"
+            f"accel add {kind}: name {name!r} must be lower_snake_case (letters, digits, _), "
+            f"a Python identifier of up to {MAX_NAME} characters"
         )
     spec = ADD_KINDS[kind]
+    if base is not None and spec.code:
+        raise ConfigError(f"accel add {kind}: --base is for optimizer and scheduler presets")
+    if base is not None and not BASE_PATTERN.fullmatch(base):
+        raise ConfigError(
+            f"accel add {kind}: --base {base!r} must be a registry name (like sgd) or a dotted "
+            "path of identifiers (like torch.optim.SGD)"
+        )
     target = root / "configs" / spec.group / f"{name}.yaml"
     if target.exists():
         raise ConfigError(f"accel add {kind}: {target} exists already; pick another name")
@@ -78,6 +94,8 @@ def write_config(spec: Kind, kind: str, name: str, configs: Path, base: str | No
     if (PACKAGED_DIR / spec.group / f"{base}.yaml").is_file():
         text = f"# A preset of `{base}`: override its arguments below.\ndefaults:\n  - {base}\n"
         text += "  - _self_\n"
+    elif base is not None and "." in base:
+        text = f"_target_: {base}\n"  # the user's own config: it may name code
     else:
         text = f"name: {base}\n"
     return write_text_atomic(path, text)
@@ -109,8 +127,8 @@ def plugin_package(root: Path) -> str:
     pyproject = root / PLUGINS_DIR / "pyproject.toml"
     if pyproject.is_file():
         found = re.search(r'module-name\s*=\s*"([^"]+)"', pyproject.read_text(encoding="utf-8"))
-        if found:
-            return found.group(1)
+        if found:  # it becomes a folder and an import path: one identifier
+            return check_name(found.group(1), f"{pyproject}: module-name", identifier=True)
     stem = re.sub(r"[^a-z0-9_]", "_", root.resolve().name.lower()).strip("_") or "project"
     stem = stem if stem[0].isalpha() else f"p_{stem}"
     return f"{stem}_plugins"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from accel.cli.config.compose import PACKAGED_DIR
 from accel.cli.config.groups import GROUP_KINDS, GROUPS
-from accel.cli.files import write_text_atomic
+from accel.core.atomic import write_text_atomic
 from accel.core.registry import registry
 
 INDEX_NAME = "INDEX.md"

@@ -9,8 +9,8 @@ from typing import Any
 
 from accel.cli.config.compose import PACKAGED_DIR
 from accel.cli.config.groups import PRIMARY_PACKAGED, PRIMARY_PROJECT
-from accel.cli.files import write_text_atomic
 from accel.cli.scaffold.index import write_indexes
+from accel.core.atomic import write_text_atomic
 from accel.core.errors import ConfigError
 
 MINIMAL_MAIN = """\
