@@ -39,7 +39,7 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        _fsync_folder(path.parent)
+        fsync_path(path.parent)
     return path
 
 
@@ -82,8 +82,9 @@ def _naming(path: Path) -> Iterator[None]:
         raise
 
 
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def fsync_path(path: str | os.PathLike[str]) -> None:
+    """Flush a file's or folder's entry to disk (a rename is durable once its folder is)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

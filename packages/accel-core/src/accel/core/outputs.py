@@ -140,10 +140,10 @@ def remove_stale_files(path: Path) -> list[Path]:
     removed = []
     for candidate in path.parent.glob(f".tmp-*-{glob.escape(path.name)}*"):
         match = STALE.fullmatch(candidate.name)
-        rest = match.group(3) if match else ""
-        if rest != path.name and not rest.startswith(f"{path.name}."):
+        if match is None or not candidate.is_file() or candidate.is_symlink():
             continue
-        if not candidate.is_file() or candidate.is_symlink():
+        rest = match.group(3)
+        if rest != path.name and not rest.startswith(f"{path.name}."):
             continue
         if not process_alive(int(match.group(2))):
             candidate.unlink(missing_ok=True)

@@ -86,17 +86,24 @@ def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
 
 def load_state(manifest: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]) -> dict[str, Any]:
     """The stored training state with tensors put back in place."""
+    state = _decoded(manifest.get("state"), tensors, manifest, "state")
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint {manifest.get('path')} has no state mapping")
+    return state
+
+
+def _decoded(
+    value: Any, tensors: Mapping[str, torch.Tensor], manifest: Mapping[str, Any], key: str
+) -> Any:
+    """`decode(value)`; a malformed manifest is one CheckpointError naming the checkpoint."""
     try:
-        state = decode(manifest.get("state"), tensors)
+        return decode(value, tensors)
     except CheckpointError as error:
         raise CheckpointError(f"checkpoint {manifest.get('path')}: {error}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise CheckpointError(
-            f"checkpoint {manifest.get('path')}: malformed state ({type(error).__name__}: {error})"
+            f"checkpoint {manifest.get('path')}: malformed {key} ({type(error).__name__}: {error})"
         ) from None
-    if not isinstance(state, dict):
-        raise CheckpointError(f"checkpoint {manifest.get('path')} has no state mapping")
-    return state
 
 
 def model_state_dict(
@@ -107,14 +114,7 @@ def model_state_dict(
     model = stored.get("model") if isinstance(stored, Mapping) else None
     if model is None:
         raise CheckpointError(f"checkpoint {manifest.get('path')} holds no model weights")
-    try:
-        state = decode(model, tensors)
-    except CheckpointError as error:
-        raise CheckpointError(f"checkpoint {manifest.get('path')}: {error}") from None
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise CheckpointError(
-            f"checkpoint {manifest.get('path')}: malformed state.model ({error})"
-        ) from None
+    state = _decoded(model, tensors, manifest, "state.model")
     if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
         raise CheckpointError(
             f"checkpoint {manifest.get('path')}: state.model is not a mapping of tensors"

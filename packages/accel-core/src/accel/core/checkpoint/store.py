@@ -19,21 +19,13 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
-from accel.core.atomic import write_json_atomic
+from accel.core.atomic import fsync_path, write_json_atomic
 from accel.core.checkpoint.codec import CheckpointError
 from accel.core.checkpoint.safetensors_writer import write_safetensors
 from accel.core.names import is_plain_name
 
 TENSORS, MANIFEST, LAST, FORMAT = "tensors.safetensors", "manifest.json", "last", "accel.checkpoint"
 TMP_PREFIX = ".tmp-"
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_checkpoint(
@@ -85,12 +77,12 @@ def _write_checkpoint(
     os.chmod(tmp, 0o755)  # mkdtemp makes it private; a checkpoint is shared like any output
     try:
         write_safetensors(str(tmp / TENSORS), tensors, {"format": FORMAT})
-        _fsync_path(tmp / TENSORS)
+        fsync_path(tmp / TENSORS)
         with open(tmp / MANIFEST, "w") as handle:
             json.dump(manifest, handle, indent=1, allow_nan=False)
             handle.flush()
             os.fsync(handle.fileno())
-        _fsync_path(tmp)
+        fsync_path(tmp)
         final = directory / name
         if final.exists():  # a stale copy of the same position (from an interrupted run)
             shutil.rmtree(final)
@@ -98,7 +90,7 @@ def _write_checkpoint(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _fsync_path(directory)
+    fsync_path(directory)
     write_json_atomic(directory / LAST, {"checkpoint": name})
     return final
 
