@@ -151,3 +151,29 @@ def test_outage_mid_training_then_accel_mlflow_sync_loses_nothing(
     run = client.get_run(tracker.run_id)
     assert run.info.status == "FINISHED"
     _assert_every_metric_step(client, tracker)
+
+
+def test_resuming_into_a_new_run_dir_logs_the_best_model_and_finishes(
+    server: MlflowServer, client: Any, tmp_path: Path
+) -> None:
+    """The best checkpoint stays the first run's (mode=max): the resumed run logs it from
+    there (it failed at the very end with '<new dir>/checkpoints/<old best> does not exist',
+    its test stage skipped and the run left RUNNING)."""
+    from accel.core.callbacks.checkpoint import ModelCheckpoint
+
+    def fit(run_dir: Path, max_epochs: int, resume: Path | None = None) -> MlflowTracker:
+        tracker = MlflowTracker(uri=server.uri, run_dir=run_dir, flush_interval=0.1)
+        model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+        trainer = Trainer(max_epochs=max_epochs, run_dir=run_dir, seed=0, tracker=tracker,
+                          callbacks=[ModelCheckpoint(mode="max")])  # fmt: skip
+        train, val = _loaders()
+        optimizer = torch.optim.Adam(model.parameters())
+        trainer.fit(model, train, val, optimizer=optimizer, loss="cross_entropy", resume=resume)
+        return tracker
+
+    fit(tmp_path / "first", max_epochs=1)
+    tracker = fit(tmp_path / "second", max_epochs=2, resume=tmp_path / "first")
+    run = client.get_run(tracker.run_id)
+    assert run.info.status == "FINISHED"
+    logged = [a.path for a in client.list_artifacts(run.info.run_id, "models/model")]
+    assert any(path.endswith("manifest.json") for path in logged), logged
