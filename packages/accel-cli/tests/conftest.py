@@ -46,12 +46,11 @@ def forget_local_registrations() -> Iterator[None]:
     """Names a test registers in-process (e.g. project plugins) do not leak into the next."""
     from accel.core.registry import REGISTRIES
 
-    before = {kind: dict(reg._local) for kind, reg in REGISTRIES.items()}
+    before = {kind: set(reg.local_names()) for kind, reg in REGISTRIES.items()}
     yield
     for kind, reg in REGISTRIES.items():
-        for name in set(reg._local) - set(before[kind]):
-            del reg._local[name]
-            reg._loaded.pop(name, None)
+        for name in set(reg.local_names()) - before[kind]:
+            reg.remove(name)
 
 
 @pytest.fixture

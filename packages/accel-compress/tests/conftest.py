@@ -131,5 +131,4 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Any:
         folder / "calib.npy",
         folder / "eval.npz",
     )
-    registry("models")._local.pop(TINY_ARCH, None)
-    registry("models")._loaded.pop(TINY_ARCH, None)
+    registry("models").remove(TINY_ARCH)

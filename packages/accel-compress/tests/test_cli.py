@@ -38,8 +38,7 @@ def files(resnet, digits, tmp_path: Path) -> dict[str, Path]:
         "eval": tmp_path / "eval.npz",
         "dir": tmp_path,
     }
-    registry("models")._local.pop("test_cli_resnet", None)
-    registry("models")._loaded.pop("test_cli_resnet", None)
+    registry("models").remove("test_cli_resnet")
 
 
 def invoke(*args: object) -> object:

@@ -25,8 +25,7 @@ def arch() -> str:
     models = registry("models")
     models.add("test_tiny_resnet", TinyResNet, override=True)
     yield "test_tiny_resnet"
-    models._local.pop("test_tiny_resnet", None)
-    models._loaded.pop("test_tiny_resnet", None)
+    models.remove("test_tiny_resnet")
 
 
 class Boom:

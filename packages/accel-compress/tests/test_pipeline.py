@@ -42,8 +42,7 @@ class SlowDown:
 def slow_pass() -> str:
     registry("passes").add("test_slow_down", SlowDown, override=True)
     yield "test_slow_down"
-    registry("passes")._local.pop("test_slow_down", None)
-    registry("passes")._loaded.pop("test_slow_down", None)
+    registry("passes").remove("test_slow_down")
 
 
 def context_for(digits, evaluate: bool = True) -> PassContext:
@@ -226,8 +225,7 @@ def test_a_result_that_cannot_be_saved_is_refused_and_the_previous_kept(
         assert sorted(p.name for p in out.iterdir()) == before
         assert (tmp_path / "out.rejected" / "report.json").is_file()
     finally:
-        registry("passes")._local.pop("test_unsaveable", None)
-        registry("passes")._loaded.pop("test_unsaveable", None)
+        registry("passes").remove("test_unsaveable")
 
 
 class BreakTolerance:
@@ -251,8 +249,7 @@ def test_a_users_folder_named_like_the_rejected_report_is_kept(tmp_path) -> None
         assert (tmp_path / "out.rejected" / "notes.txt").read_text() == "mine"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["out.rejected"]
     finally:
-        registry("passes")._local.pop("test_break_tolerance", None)
-        registry("passes")._loaded.pop("test_break_tolerance", None)
+        registry("passes").remove("test_break_tolerance")
 
 
 def test_bad_pass_arguments_fail_before_any_work(tmp_path) -> None:

@@ -37,8 +37,7 @@ def test_load_model_reads_a_pruned_folder_with_arch(resnet, digits, tmp_path: Pa
         loaded = load_model(tmp_path / "p")  # the spec names its architecture
         assert torch.allclose(loaded(digits.example), pruned(digits.example), atol=1e-5)
     finally:
-        registry("models")._local.pop("test_spec_resnet", None)
-        registry("models")._loaded.pop("test_spec_resnet", None)
+        registry("models").remove("test_spec_resnet")
 
 
 def test_folder_without_spec_is_refused(tmp_path: Path) -> None:

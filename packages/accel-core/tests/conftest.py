@@ -71,5 +71,4 @@ def tiny() -> Iterator[None]:
         registry(kind).add(name, obj, override=True)
     yield
     for kind, name, _ in added:
-        registry(kind)._local.pop(name, None)
-        registry(kind)._loaded.pop(name, None)
+        registry(kind).remove(name)

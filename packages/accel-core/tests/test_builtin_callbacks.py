@@ -311,8 +311,7 @@ def test_tracker_callback_builds_its_tracker_from_a_registry_spec() -> None:
         )
         assert isinstance(callback.tracker, FileTracker)
     finally:
-        registry("trackers")._local.pop("file_tracker")
-        registry("trackers")._loaded.pop("file_tracker")
+        registry("trackers").remove("file_tracker")
 
 
 def test_metric_logger_also_writes_a_csv_with_every_metric_column(tmp_path: Path) -> None:

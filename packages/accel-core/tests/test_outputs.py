@@ -114,9 +114,12 @@ def test_a_killed_run_leaves_nothing_after_the_next_run(tmp_path: Path) -> None:
 def test_a_stale_folder_without_the_marker_or_of_a_live_process_is_kept(tmp_path: Path) -> None:
     foreign = tmp_path / ".tmp-999999-out"
     foreign.mkdir()  # looks like ours, but holds no marker: it may be a user's
+    (foreign / "data.bin").write_bytes(b"x")
+    empty = tmp_path / ".tmp-999998-out"
+    empty.mkdir()  # killed between mkdir and writing the marker: nothing to lose
     live = tmp_path / f".tmp-{os.getppid()}-out"
     live.mkdir()
     (live / MARKER).write_text(json.dumps({"files": None}))
-    assert remove_stale(tmp_path / "out") == []
+    assert remove_stale(tmp_path / "out") == [empty]
     assert foreign.is_dir()
     assert live.is_dir()

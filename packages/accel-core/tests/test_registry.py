@@ -139,8 +139,7 @@ def test_module_level_register_adds_to_the_shared_registry() -> None:
         assert build("transforms", "test_double")(2.0) == 4.0
         assert registry("transforms").get("test_double") is Double
     finally:
-        registry("transforms")._local.pop("test_double")
-        registry("transforms")._loaded.pop("test_double")
+        registry("transforms").remove("test_double")
 
 
 def test_built_object_missing_protocol_members_is_rejected_with_names(make_plugin) -> None:
@@ -212,3 +211,18 @@ def test_refresh_sees_a_plugin_installed_later(make_plugin) -> None:
         "accel-late", {"accel.losses": {"late": "late_mod:Half"}}, {"late_mod": LOSS_MODULE}
     )
     assert "late" in registry("losses")
+
+
+def test_registered_adds_for_a_block_and_remove_forgets() -> None:
+    class Triple:
+        def __call__(self, sample: float) -> float:
+            return 3 * sample
+
+    with registry("transforms").registered("test_triple", Triple):
+        assert build("transforms", "test_triple")(2.0) == 6.0
+        assert "test_triple" in registry("transforms").local_names()
+    assert "test_triple" not in registry("transforms")
+    with pytest.raises(ConfigError, match=r"accel.transforms: no name 'test_triple' registered"):
+        registry("transforms").remove("test_triple")
+    with pytest.raises(ConfigError, match=r"no name 'compose' registered from code"):
+        registry("transforms").remove("compose")  # installed entry points are not removed

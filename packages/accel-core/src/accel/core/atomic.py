@@ -8,17 +8,18 @@ Folders of results go through `accel.core.outputs.output_folder`.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from accel.core.outputs import remove_stale_files
-
 TMP_PREFIX = ".tmp-"
+STALE = re.compile(r"\.(tmp|old)-(\d+)-(.+)")  # .tmp-<pid>-<name>: whose writer, of what
 
 
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -95,3 +96,33 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def remove_stale_files(path: Path) -> list[Path]:
+    """Delete `.tmp-<pid>-<name>[.<random>]` files of file `path` whose writer is gone (a
+    killed write)."""
+    removed = []
+    for candidate in path.parent.glob(f".tmp-*-{glob.escape(path.name)}*"):
+        match = STALE.fullmatch(candidate.name)
+        if match is None or not candidate.is_file() or candidate.is_symlink():
+            continue
+        rest = match.group(3)
+        if rest != path.name and not rest.startswith(f"{path.name}."):
+            continue
+        if not process_alive(int(match.group(2))):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs; this process counts as gone (its own earlier attempt)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True

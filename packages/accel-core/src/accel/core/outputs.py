@@ -20,17 +20,16 @@ from __future__ import annotations
 import glob
 import json
 import os
-import re
 import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from accel.core.atomic import STALE, fsync_path, process_alive, remove_stale_files
 from accel.core.errors import ConfigError
 
 MARKER = ".accel-output.json"
-STALE = re.compile(r"\.(tmp|old)-(\d+)-(.+)")
 SHOWN = 3
 
 
@@ -103,6 +102,7 @@ def swap_in(temp: Path, target: Path) -> None:
     if target.exists():
         os.replace(target, old)
     os.replace(temp, target)
+    fsync_path(target.parent)
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -127,41 +127,13 @@ def remove_stale(target: Path) -> list[Path]:
         match = STALE.fullmatch(candidate.name)
         if match is None or match.group(3) != target.name or not candidate.is_dir():
             continue
-        if process_alive(int(match.group(2))) or owned_files(candidate) is None:
+        if process_alive(int(match.group(2))):
             continue
+        if owned_files(candidate) is None and any(candidate.iterdir()):
+            continue  # not provably ours (an empty one is: killed between mkdir and marker)
         shutil.rmtree(candidate, ignore_errors=True)
         removed.append(candidate)
     return removed
-
-
-def remove_stale_files(path: Path) -> list[Path]:
-    """Delete `.tmp-<pid>-<name>[.<random>]` files of file `path` whose writer is gone (a
-    killed write)."""
-    removed = []
-    for candidate in path.parent.glob(f".tmp-*-{glob.escape(path.name)}*"):
-        match = STALE.fullmatch(candidate.name)
-        if match is None or not candidate.is_file() or candidate.is_symlink():
-            continue
-        rest = match.group(3)
-        if rest != path.name and not rest.startswith(f"{path.name}."):
-            continue
-        if not process_alive(int(match.group(2))):
-            candidate.unlink(missing_ok=True)
-            removed.append(candidate)
-    return removed
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process `pid` runs; this process counts as gone (its own earlier attempt)."""
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
-    return True
 
 
 __all__ = [

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, TypeVar
@@ -131,6 +132,30 @@ class Registry:
             )
         self._local[name] = new
         self._loaded[name] = obj
+
+    def remove(self, name: str) -> None:
+        """Unregister a name added from code (`add`/`register`); installed entry points stay
+        (uninstall the package for that). An unknown local name is a ConfigError."""
+        if name not in self._local:
+            raise ConfigError(
+                f"{self.group}: no name {name!r} registered from code; registered from code: "
+                f"{', '.join(sorted(self._local)) or 'none'}"
+            )
+        del self._local[name]
+        self._loaded.pop(name, None)
+
+    @contextmanager
+    def registered(self, name: str, obj: Any, *, override: bool = False) -> Iterator[Any]:
+        """`obj` registered as `name` for the block (tests, notebooks), removed afterwards."""
+        self.add(name, obj, override=override)
+        try:
+            yield obj
+        finally:
+            self.remove(name)
+
+    def local_names(self) -> list[str]:
+        """Names registered from code, sorted."""
+        return sorted(self._local)
 
     def build(
         self, spec: str | Mapping[str, Any], /, *, config_key: str | None = None, **extra: Any

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import IO, Any
 
+from accel.core.atomic import write_text_atomic
 from accel.core.callbacks.base import Callback
 
 
@@ -78,9 +79,8 @@ def write_csv(jsonl: Path, target: Path) -> None:
     """Rewrite a JSONL metrics file as CSV (columns: the union of keys), atomically."""
     records = [json.loads(line) for line in jsonl.read_text().splitlines() if line.strip()]
     columns = list(dict.fromkeys(key for record in records for key in record))
-    tmp = target.with_name(f".tmp-{target.name}")
-    with open(tmp, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(records)
-    os.replace(tmp, target)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(records)
+    write_text_atomic(target, text.getvalue())
