@@ -98,7 +98,9 @@ def test_to_device_moves_nested_batches_and_makes_images_channels_last() -> None
             {"clip_grad_norm": "1"},
             r"trainer\.clip_grad_norm must be a number > 0 or null, got '1' \(str\)",
         ),
-        ({"clip_grad_norm": -1.0}, r"trainer\.clip_grad_norm must be > 0 or null, got -1\.0"),
+        ({"clip_grad_norm": -1.0}, r"clip_grad_norm must be a finite number > 0 .*got -1\.0"),
+        ({"clip_grad_norm": float("nan")}, r"clip_grad_norm must be a finite number > 0 .*nan"),
+        ({"clip_grad_norm": float("inf")}, r"clip_grad_norm must be a finite number > 0 .*inf"),
         ({"compile": "yes"}, r"trainer\.compile must be true or false, got 'yes' \(str\)"),
     ],
 )

@@ -420,3 +420,12 @@ def test_compiled_fit_matches_eager_and_checkpoints_plain_weights(tmp_path: Path
     manifest, tensors = load_checkpoint(tmp_path / "compiled")
     state = model_state_dict(manifest, tensors)
     assert set(state) == set(eager.state_dict())  # no `_orig_mod.` prefixes
+
+
+def test_trainer_options_are_keyword_only() -> None:
+    """Options go by name: a positional call (which could swap two options) is refused."""
+    with pytest.raises(TypeError, match="positional argument"):
+        Trainer(3)  # type: ignore[misc]
+    trainer = Trainer(max_epochs=3, log_every_n_steps=7, val_every_n_epochs=2, device="cpu")
+    assert (trainer.options.max_epochs, trainer.options.log_every_n_steps) == (3, 7)
+    assert trainer.options.val_every_n_epochs == 2

@@ -6,6 +6,7 @@ with one line naming the key, the value and what is valid.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +41,7 @@ def _choice(owner: str, name: str, value: Any, valid: tuple[str, ...]) -> None:
         raise ConfigError(f"{owner}.{name}={value!r} is not valid; use one of {', '.join(valid)}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LoopOptions:
     """How long to train, how often to validate and log, and where the run lives."""
 
@@ -63,7 +64,7 @@ class LoopOptions:
             object.__setattr__(self, "run_dir", _path_str(self.run_dir))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EngineOptions:
     """What the engine does numerically: device, precision, accumulation, clipping, compile."""
 
@@ -89,8 +90,10 @@ class EngineOptions:
                 f"trainer.clip_grad_norm must be a number > 0 or null, got {clip!r} "
                 f"({type(clip).__name__})"
             )
-        if clip is not None and clip <= 0:
-            raise ConfigError(f"trainer.clip_grad_norm must be > 0 or null, got {clip!r}")
+        if clip is not None and not (math.isfinite(clip) and clip > 0):
+            raise ConfigError(
+                f"trainer.clip_grad_norm must be a finite number > 0 or null, got {clip!r}"
+            )
         _bool("trainer", "compile", self.compile)
         _bool("trainer", "channels_last", self.channels_last)
 

@@ -36,6 +36,7 @@ class AccelerateEngine:
 
     def __init__(
         self,
+        *,
         device: str = "auto",
         precision: str = "32",
         accumulate_grad_batches: int = 1,
@@ -46,7 +47,12 @@ class AccelerateEngine:
         timeout_s: float = 1800.0,
     ) -> None:
         self.options = EngineOptions(
-            device, precision, accumulate_grad_batches, clip_grad_norm, compile, channels_last
+            device=device,
+            precision=precision,
+            accumulate_grad_batches=accumulate_grad_batches,
+            clip_grad_norm=clip_grad_norm,
+            compile=compile,
+            channels_last=channels_last,
         )
         accelerate = require("accelerate", "'accel-core[accelerate]'", "trainer.engine=accelerate")
         from accelerate.utils import InitProcessGroupKwargs

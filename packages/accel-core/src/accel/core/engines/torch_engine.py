@@ -48,6 +48,7 @@ class TorchEngine:
 
     def __init__(
         self,
+        *,
         device: str = "auto",
         precision: str = "32",
         accumulate_grad_batches: int = 1,
@@ -56,7 +57,12 @@ class TorchEngine:
         channels_last: bool = False,
     ) -> None:
         self.options = EngineOptions(
-            device, precision, accumulate_grad_batches, clip_grad_norm, compile, channels_last
+            device=device,
+            precision=precision,
+            accumulate_grad_batches=accumulate_grad_batches,
+            clip_grad_norm=clip_grad_norm,
+            compile=compile,
+            channels_last=channels_last,
         )
         self.device = select_device(device)
         if self.options.precision == "16" and self.device.type != "cuda":

@@ -57,41 +57,51 @@ class Trainer:
 
     def __init__(
         self,
+        *,
         max_epochs: int = 1,
+        max_steps: int | None = None,
         run_dir: str | Path | None = None,
         seed: int | None = None,
         deterministic: bool = False,
-        callbacks: Sequence[Any] | None = None,
+        log_every_n_steps: int = 50,
+        val_every_n_epochs: int = 1,
         engine: str | Mapping[str, Any] | Any = "torch",
         device: str = "auto",
+        devices: int = 1,
         precision: str = "32",
         accumulate_grad_batches: int = 1,
         clip_grad_norm: float | None = None,
         compile: bool = False,
         channels_last: bool = False,
+        callbacks: Sequence[Any] | None = None,
+        default_callbacks: bool = True,
         tracker: Any = None,
         config: Mapping[str, Any] | None = None,
-        max_steps: int | None = None,
-        log_every_n_steps: int = 50,
-        val_every_n_epochs: int = 1,
-        default_callbacks: bool = True,
-        devices: int = 1,
     ) -> None:
+        # 1. the loop: how long, how often, where (each option checked by its dataclass)
         self.options = LoopOptions(
-            max_epochs,
-            max_steps,
-            run_dir,
-            seed,
-            deterministic,
-            log_every_n_steps,
-            val_every_n_epochs,
+            max_epochs=max_epochs,
+            max_steps=max_steps,
+            run_dir=run_dir,
+            seed=seed,
+            deterministic=deterministic,
+            log_every_n_steps=log_every_n_steps,
+            val_every_n_epochs=val_every_n_epochs,
         )
+        # 2. the engine: device, precision, accumulation, clipping, compile
         engine_options = EngineOptions(
-            device, precision, accumulate_grad_batches, clip_grad_norm, compile, channels_last
+            device=device,
+            precision=precision,
+            accumulate_grad_batches=accumulate_grad_batches,
+            clip_grad_norm=clip_grad_norm,
+            compile=compile,
+            channels_last=channels_last,
         )
         self.engine = _resolve_engine(engine, engine_options)
         check_devices(devices, self.engine)
+        # 3. the run directory
         self.run_dir = Path(self.options.run_dir or time.strftime("runs/%Y%m%d-%H%M%S"))
+        # 4. callbacks: the defaults, the user's, and the tracker's
         self.callbacks = _resolve_callbacks(callbacks, tracker, default_callbacks)
         self.tracker = tracker
         self.config = dict(config) if config is not None else None
