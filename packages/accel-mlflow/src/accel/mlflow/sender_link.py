@@ -15,7 +15,10 @@ import logging
 import subprocess
 import sys
 import threading
+from collections.abc import Mapping
 from typing import IO, Any
+
+from accel.mlflow.client_env import sender_environment
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +28,10 @@ MAX_RESTARTS = 3
 class SenderLink:
     """Starts the sender process and sends it commands; see the module docstring."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, env: Mapping[str, str] | None = None) -> None:
+        """`env`: MLflow client settings for the sender process (see client_env)."""
         self.interval = interval
+        self.env = dict(env or {})
         self._process: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -117,6 +122,7 @@ class SenderLink:
             text=True,
             encoding="utf-8",
             bufsize=1,
+            env=sender_environment(self.env),
         )
         threading.Thread(
             target=self._read, args=(self._process.stdout,), name="accel-mlflow-link", daemon=True

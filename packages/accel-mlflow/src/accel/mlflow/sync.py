@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from accel.core.errors import ConfigError
+from accel.mlflow.client_env import client_environment, client_settings
 from accel.mlflow.replay import Replayer
 from accel.mlflow.spool import Spool
 from accel.mlflow.state import STATE_NAME
@@ -43,8 +44,10 @@ def sync_run_dir(run_dir: Path, *, trust: bool = False) -> list[SyncResult]:
     results = []
     root = None if trust else Path(run_dir)
     for directory in find_state_dirs(run_dir):
+        replayer = Replayer(directory, root=root)
         try:
-            sent = Replayer(directory, root=root).replay(blocking=True)
+            with client_environment(client_settings(replayer.state.tracking_uri, 1)):
+                sent = replayer.replay(blocking=True)
             results.append(SyncResult(directory, sent, Spool(directory).has_pending()))
         except ServerUnavailable as error:
             results.append(SyncResult(directory, 0, True, str(error)))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import atexit
 import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -22,6 +21,7 @@ from typing import Any
 
 from accel.core.atomic import write_text_atomic
 from accel.core.errors import ConfigError
+from accel.mlflow.client_env import client_settings
 from accel.mlflow.flatten import config_hash, flatten_config
 from accel.mlflow.lifecycle import error_tags, resolve_status
 from accel.mlflow.limits import Limits
@@ -92,13 +92,7 @@ class MlflowTracker:
         self._worker: Worker | None = None
         self._link: SenderLink | None = None
         self._parent: MlflowTracker | None = None
-        # the sender runs in the background: MLflow's "View run at" print would land in the
-        # middle of a progress bar (or a JSON on stdout); the run id is logged instead
-        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
-        if self.uri.startswith(("http://", "https://")):
-            # the spool owns retrying: MLflow's own default retries for minutes per request
-            os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(http_retries))
-            os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+        self.client_settings = client_settings(self.uri, http_retries)  # the sender's, not ours
 
     @property
     def directory(self) -> Path:
@@ -131,7 +125,7 @@ class MlflowTracker:
         """The parent run's sender when this is a nested run of a live one, else a new one."""
         parent = self._parent
         if parent is None or parent._link is None or parent._worker is None:
-            return SenderLink(self.options["interval"])
+            return SenderLink(self.options["interval"], env=self.client_settings)
         parent._worker.flush(self.flush_timeout)  # the parent run must exist first
         return parent._link
 
