@@ -26,8 +26,16 @@ def test_analyze_model_counts_params_and_macs(
     assert result["macs"] == 64 * 2
     assert result["input_shape"] == [1, 1, 8, 8]
     assert [layer["type"] for layer in result["layers"]] == ["Flatten", "Linear"]
+    assert [layer["macs"] for layer in result["layers"]] == [0, 64 * 2]
+    assert result["size_bytes"] == (64 * 2 + 2) * 4
     assert set(result["latency_ms"]) == {"batch_1", "batch_32"}
-    assert "MACs" in capsys.readouterr().out
+    for batch, entry in result["latency"].items():
+        assert entry["repeats"] == 2
+        assert entry["min_ms"] <= entry["median_ms"] <= entry["max_ms"]
+        assert result["latency_ms"][batch] == round(entry["median_ms"], 4)
+        assert {"cpu_ms", "load_average", "threads"} <= set(entry)
+    out = capsys.readouterr().out
+    assert "MACs" in out
 
 
 def test_analyze_model_with_given_shape(tiny_project: Path) -> None:

@@ -1,10 +1,13 @@
-"""Measure a model: parameters, MACs, size on disk, latency on this machine."""
+"""Measure an artifact (a torch module, an ONNX file, a torch.export program): parameters,
+MACs, size and latency on this machine.
+
+The counting and timing are accel-core's (`accel.core.analysis`), the same for `accel
+analyze-model`; what is here opens the artifacts torch cannot measure alone (ONNX weights,
+model files) and runs each through its `Runner`.
+"""
 
 from __future__ import annotations
 
-import statistics
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +15,17 @@ import torch
 from torch import nn
 
 from accel.compress.artifacts import ExportedModel, OnnxModel, Runner
+from accel.core import analysis as core
+
+WARMUP_S = 0.5  # warm-up time before a measure: thread pools, caches, compiled kernels settle
+BUDGET_S = 3.0  # a slow model gets fewer repeats (3 at least) so one measure stays near this
+COMPARE_BUDGET_S = 4.0  # the same for the rounds of a side-by-side comparison
 
 
 def count_params(artifact: Any) -> int:
     """Number of weights (ONNX: elements of its weight tensors, quantization scales excluded)."""
     if isinstance(artifact, nn.Module):
-        return sum(p.numel() for p in artifact.parameters()) or sum(
-            b.numel() for b in artifact.buffers() if b.is_floating_point() or b.dtype == torch.int8
-        )
+        return core.count_parameters(artifact)
     if isinstance(artifact, OnnxModel):
         return onnx_param_count(artifact.path)
     return int(artifact.meta.get("params", 0))
@@ -41,57 +47,20 @@ def onnx_param_count(path: Path) -> int:
 
 
 def count_macs(model: nn.Module, example_inputs: torch.Tensor) -> int | None:
-    """Multiply-accumulates of one forward pass at batch 1 (torch-pruning's counter)."""
-    import torch_pruning as tp
-
+    """Multiply-accumulates of one forward pass at batch 1 (accel-core's counter); None when
+    the model does not run on one sample (a program exported with a fixed larger batch)."""
     try:
-        macs, _ = tp.utils.count_ops_and_params(model, example_inputs[:1])
-    except Exception:  # exotic modules the counter cannot trace: report no MACs, not a crash
+        return core.count_macs(model, example_inputs[:1])
+    except Exception:  # a model that refuses the sample: report no MACs, not a crash
         return None
-    return int(macs) or None  # 0 means the counter saw no layers (e.g. an exported program)
 
 
 def size_on_disk(artifact: Any) -> int:
-    """Bytes of the model's files (ONNX with its `.data` files; a module as safetensors)."""
+    """Bytes of the model's files (ONNX with its `.data` files); of a module, the bytes of
+    its weights (what a file of them holds, its header aside)."""
     if isinstance(artifact, OnnxModel | ExportedModel):
-        return sum(p.stat().st_size for p in artifact.files() if p.exists())
-    from safetensors.torch import save_file
-
-    state = {
-        name: tensor.contiguous()
-        for key, value in artifact.state_dict().items()
-        if torch.is_tensor(value)
-        for name, tensor in plain_tensors(key, value)
-    }
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "weights.safetensors"
-        save_file(dedupe(state), str(path))
-        return path.stat().st_size
-
-
-def plain_tensors(name: str, value: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
-    """The plain tensors a tensor subclass (torchao's int8 weights) is made of, by name; a
-    plain tensor is itself. What is stored is what they hold (int8 data, scales)."""
-    flatten = getattr(value, "__tensor_flatten__", None)
-    if flatten is None:
-        return [(name, value)]
-    attributes, _ = flatten()
-    return [
-        pair
-        for attr in attributes
-        for pair in plain_tensors(f"{name}.{attr}", getattr(value, attr))
-    ]
-
-
-def dedupe(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Clone tensors that share storage, which safetensors refuses to save."""
-    seen: set[int] = set()
-    out = {}
-    for key, value in state.items():
-        ptr = value.untyped_storage().data_ptr()
-        out[key] = value.clone() if ptr in seen else value
-        seen.add(ptr)
-    return out
+        return core.file_bytes(p for p in artifact.files() if p.exists())
+    return core.state_bytes(artifact)
 
 
 def latency_ms(
@@ -100,75 +69,42 @@ def latency_ms(
     *,
     warmup: int = 2,
     repeats: int = 10,
-    budget_s: float = 3.0,
+    budget_s: float = BUDGET_S,
 ) -> dict[str, Any]:
-    """Median wall time of one call on `inputs` after `warmup` calls, with the thread count.
+    """Wall time of one call on `inputs` (median, min, max of up to `repeats` after at least
+    `warmup` calls and `WARMUP_S`), with threads, CPU time per call and the load average.
 
-    Slow calls get fewer repeats (at least 3) so one measurement stays near `budget_s`.
-    Thread count is torch's (ORT sessions are given the same number).
+    Slow calls get fewer repeats (3 at least, never more than asked) so one measurement stays
+    near `budget_s`. Thread count is torch's (ORT sessions are given the same number).
     """
     run = Runner(artifact)
-    last = warm_up(run, inputs, warmup)
-    repeats = max(3, min(repeats, int(budget_s / max(last, 1e-6))))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run(inputs)
-        times.append((time.perf_counter() - start) * 1000)
+    measured = core.measure_latency(
+        run, inputs, repeats=repeats, warmup=warmup, warmup_s=WARMUP_S, budget_s=budget_s
+    )
     return {
-        "median_ms": statistics.median(times),
-        "min_ms": min(times),
+        **measured.as_dict(),
         "batch": int(inputs.shape[0]),
-        "repeats": repeats,
-        "warmup": warmup,
         "threads": run.threads,
         "runtime": "onnxruntime" if isinstance(artifact, OnnxModel) else "torch",
     }
 
 
 def compare_latency(
-    before: Any, after: Any, inputs: torch.Tensor, *, rounds: int = 10, budget_s: float = 4.0
+    before: Any,
+    after: Any,
+    inputs: torch.Tensor,
+    *,
+    rounds: int = 10,
+    budget_s: float = COMPARE_BUDGET_S,
 ) -> dict[str, Any]:
-    """`before` and `after` timed side by side: one call of each per round, the order flipped
-    every round, so a busy machine slows both alike. The speed-up is the median of the
-    per-round ratios (robust where two separate medians are not)."""
+    """`before` and `after` timed side by side (accel-core's `compare_latency`: one call of
+    each per round, the order flipped every round, the speed-up the median of the per-round
+    ratios), at most `rounds` rounds in about `budget_s`."""
     runs = (Runner(before), Runner(after))
-    last = sum(warm_up(run, inputs, 1) for run in runs)
-    rounds = max(3, min(rounds, int(budget_s / max(last, 1e-6))))
-    times: tuple[list[float], list[float]] = ([], [])
-    for index in range(rounds):
-        order = (0, 1) if index % 2 == 0 else (1, 0)
-        for which in order:
-            start = time.perf_counter()
-            runs[which](inputs)
-            times[which].append((time.perf_counter() - start) * 1000)
-    ratios = [a / b for a, b in zip(*times, strict=True) if b > 0]
-    return {
-        "before_ms": statistics.median(times[0]),
-        "after_ms": statistics.median(times[1]),
-        "speedup": statistics.median(ratios),
-        "rounds": rounds,
-        "batch": int(inputs.shape[0]),
-        "threads": runs[0].threads,
-    }
-
-
-def warm_up(
-    run: Runner, inputs: torch.Tensor, calls: int, seconds: float = 0.5, slow: float = 1.0
-) -> float:
-    """Call at least `calls` times and for at least `seconds` (thread pools, caches, compiled
-    kernels settle); a call slower than `slow` seconds after the first is warm enough (a big
-    model at batch 32 gains nothing from more). Returns the last call's duration (s)."""
-    begin = time.perf_counter()
-    last, done = 0.0, 0
-    while done < calls or (time.perf_counter() - begin < seconds and done < 200):
-        start = time.perf_counter()
-        run(inputs)
-        last = time.perf_counter() - start
-        done += 1
-        if done >= 2 and last > slow:
-            break
-    return last
+    compared = core.compare_latency(
+        *runs, inputs, rounds=rounds, warmup=1, warmup_s=WARMUP_S, budget_s=budget_s
+    )
+    return {**compared.as_dict(), "batch": int(inputs.shape[0]), "threads": runs[0].threads}
 
 
 def batch_of(example: torch.Tensor, size: int) -> torch.Tensor:

@@ -14,7 +14,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from accel.compress.analysis import dedupe
 from accel.core.errors import ConfigError
 
 SIZE_ATTRS = (
@@ -28,6 +27,17 @@ SIZE_ATTRS = (
     "normalized_shape",
 )
 SPEC_FILE, WEIGHTS_FILE = "channels.json", "weights.safetensors"
+
+
+def dedupe(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Clone tensors that share storage, which safetensors refuses to save."""
+    seen: set[int] = set()
+    out = {}
+    for key, value in state.items():
+        ptr = value.untyped_storage().data_ptr()
+        out[key] = value.clone() if ptr in seen else value
+        seen.add(ptr)
+    return out
 
 
 def channel_spec(model: nn.Module, arch: str | None = None) -> dict[str, Any]:

@@ -1,15 +1,20 @@
-"""Parameters, MACs, a per-layer table and latency of a model on this machine."""
+"""Parameters, MACs, a per-layer table and latency of a model on this machine.
+
+Every figure comes from accel-core's analysis (`accel.core.analysis`), so `accel analyze-model`
+and `accel compress analyze` report the same MACs, parameters and size for the same model.
+"""
 
 from __future__ import annotations
 
-import statistics
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
+
+from accel.core import analysis as core
+
+WARMUP_CALLS = 3  # untimed passes before each timed batch size
 
 
 @dataclass
@@ -25,14 +30,17 @@ class Layer:
 
 @dataclass
 class ModelAnalysis:
-    """What `accel analyze-model` reports; `to_dict` is plain JSON."""
+    """What `accel analyze-model` reports; `to_dict` is plain JSON. `latency_ms` holds the
+    median per batch size, `latency` the whole measure (min, max, CPU time, load average)."""
 
     input_shape: list[int]
     params: int
     trainable_params: int
     macs: int
     size_mb: float
+    size_bytes: int = 0
     latency_ms: dict[str, float] = field(default_factory=dict)
+    latency: dict[str, dict[str, Any]] = field(default_factory=dict)
     threads: int = 1
     layers: list[Layer] = field(default_factory=list)
 
@@ -46,21 +54,25 @@ def analyze_model(
     """Analyze `model` on inputs shaped like `example` (one sample with its batch dim)."""
     model.eval()
     sample = example[:1]
-    layers = per_layer(model, sample)
+    macs, layers = per_layer(model, sample)
+    size = core.state_bytes(model)
+    latency = {f"batch_{b}": batch_latency(model, sample, b, runs) for b in batch_sizes}
     return ModelAnalysis(
         input_shape=list(sample.shape),
-        params=sum(p.numel() for p in model.parameters()),
-        trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
-        macs=sum(layer.macs for layer in layers),
-        size_mb=round(state_bytes(model) / 2**20, 4),
-        latency_ms={f"batch_{b}": measure_latency(model, sample, b, runs) for b in batch_sizes},
+        params=core.count_parameters(model),
+        trainable_params=core.count_parameters(model, trainable_only=True),
+        macs=macs,
+        size_mb=round(size / 2**20, 4),
+        size_bytes=size,
+        latency_ms={batch: round(entry["median_ms"], 4) for batch, entry in latency.items()},
+        latency=latency,
         threads=torch.get_num_threads(),
         layers=layers,
     )
 
 
-def per_layer(model: nn.Module, sample: torch.Tensor) -> list[Layer]:
-    """Leaf modules with MACs (FLOPs / 2, from torch's FlopCounterMode) and output shapes."""
+def per_layer(model: nn.Module, sample: torch.Tensor) -> tuple[int, list[Layer]]:
+    """The model's MACs, and its leaf modules with their MACs and output shapes (one pass)."""
     shapes: dict[str, list[int]] = {}
     leaves = {n: m for n, m in model.named_modules() if n and not list(m.children())}
     hooks = [
@@ -68,42 +80,28 @@ def per_layer(model: nn.Module, sample: torch.Tensor) -> list[Layer]:
         for n, m in leaves.items()
     ]
     try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(sample)
+        counted = core.trace_macs(model, sample)
     finally:
         for hook in hooks:
             hook.remove()
-    counts = counter.get_flop_counts()
-    root = type(model).__name__
-    return [
+    layers = [
         Layer(
             name=name,
             type=type(module).__name__,
             params=sum(p.numel() for p in module.parameters(recurse=False)),
-            macs=int(sum(counts.get(f"{root}.{name}", {}).values()) // 2),
+            macs=counted.by_module[name],
             output_shape=shapes.get(name, []),
         )
         for name, module in leaves.items()
     ]
+    return counted.total, layers
 
 
-def measure_latency(model: nn.Module, sample: torch.Tensor, batch: int, runs: int) -> float:
-    """Median wall time of one forward pass at `batch` in ms, after 3 warm-up passes."""
+def batch_latency(model: nn.Module, sample: torch.Tensor, batch: int, runs: int) -> dict[str, Any]:
+    """accel-core's latency measure of one forward pass at `batch`: `runs` timed passes
+    after `WARMUP_CALLS` untimed ones (median, min, max in ms, CPU time, load average)."""
     inputs = sample.expand(batch, *sample.shape[1:]).contiguous()
-    times = []
-    with torch.no_grad():
-        for i in range(runs + 3):
-            start = time.perf_counter()
-            model(inputs)
-            if i >= 3:
-                times.append((time.perf_counter() - start) * 1000)
-    return round(statistics.median(times), 4)
-
-
-def state_bytes(model: nn.Module) -> int:
-    """Bytes of parameters and buffers (what a float checkpoint of the weights holds)."""
-    tensors = [*model.parameters(), *model.buffers()]
-    return sum(t.numel() * t.element_size() for t in tensors)
+    return core.measure_latency(model, inputs, repeats=runs, warmup=WARMUP_CALLS).as_dict()
 
 
 def _shape(output: Any) -> list[int]:

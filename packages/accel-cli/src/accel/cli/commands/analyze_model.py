@@ -10,8 +10,10 @@ import typer
 from accel.cli.commands.options import CFG, OVERRIDES, TRUST_FILE
 
 HELP = """Analyze the configured model (or a checkpoint's): parameters, MACs, size, a per-layer
-table, and forward latency on this machine (median of N runs at batch 1 and 32). Results go to
-model_analysis.json in a new run directory.
+table, and forward latency on this machine (median of N runs at batch 1 and 32, with the load
+average). MACs count matrix multiplies, convolutions and attention (torch's FlopCounterMode), the
+same figure `accel compress analyze` reports. Results go to model_analysis.json in a new run
+directory.
 
 Examples:
 
@@ -111,5 +113,9 @@ def print_analysis(result: dict[str, Any], rows: int, run_dir: Path) -> None:
     summary.add_row("size (MB, fp32 weights)", f"{result['size_mb']:.3f}")
     for batch, ms in result["latency_ms"].items():
         summary.add_row(f"latency {batch} (ms, {result['threads']} threads)", f"{ms:.3f}")
+    measures: list[dict[str, Any]] = list(result["latency"].values())
+    load = measures[0].get("load_average") if measures else None
+    if load is not None:  # a busy machine slows torch many times: the figure to read them by
+        summary.add_row("load average (1 min)", f"{load:.2f}")
     summary.add_row("run_dir", str(run_dir))
     console.print(summary)

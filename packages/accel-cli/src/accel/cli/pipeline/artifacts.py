@@ -55,8 +55,10 @@ def files_of(record: dict[str, Any]) -> list[Path]:
 
 
 def size_mb(record: dict[str, Any]) -> float:
-    if record["format"] == "checkpoint":  # weights only, as a float file of them would hold
-        model = open_module(record, "size")
-        tensors = [*model.parameters(), *model.buffers()]
-        return round(sum(t.numel() * t.element_size() for t in tensors) / 2**20, 4)
-    return round(sum(p.stat().st_size for p in files_of(record)) / 2**20, 4)
+    """MB of an artifact by accel-core's one size measure: a checkpoint's weights (what a
+    file of them holds; it also stores optimizer state), else its files."""
+    from accel.core.analysis import file_bytes, state_bytes
+
+    if record["format"] == "checkpoint":
+        return round(state_bytes(open_module(record, "size")) / 2**20, 4)
+    return round(file_bytes(files_of(record)) / 2**20, 4)
