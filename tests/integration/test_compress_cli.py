@@ -126,6 +126,6 @@ def test_trained_digits_checkpoint_to_int8_within_half_a_point(tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     quantize = next(s for s in report["steps"] if s["name"] == "quantize")
-    assert report["steps"][0]["accuracy"] > 90
-    assert report["steps"][0]["accuracy"] - quantize["accuracy"] <= 0.5
+    assert report["steps"][0]["accuracy"] > 0.9  # a fraction, as accel-core's metrics
+    assert report["steps"][0]["accuracy"] - quantize["accuracy"] <= 0.005
     assert (tmp_path / "out" / "model.onnx").is_file()

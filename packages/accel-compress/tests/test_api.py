@@ -21,9 +21,9 @@ def test_int8_via_ort_keeps_accuracy_within_half_a_point(
     assert isinstance(result, OnnxModel)
     session = ort.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
     logits = session.run(None, {"input": digits.x_test.numpy()})[0]
-    fresh = 100.0 * float((torch.from_numpy(logits).argmax(1) == digits.y_test).float().mean())
-    assert baseline > 90
-    assert baseline - fresh <= 0.5
+    fresh = float((torch.from_numpy(logits).argmax(1) == digits.y_test).float().mean())
+    assert baseline > 0.9  # a fraction, as accel-core's metrics give it
+    assert baseline - fresh <= 0.005
     ops = {n.op_type for n in onnx.load(str(result.path)).graph.node}
     assert "QuantizeLinear" in ops
     assert "DequantizeLinear" in ops
@@ -49,8 +49,8 @@ def test_prune_half_finetune_int8_keeps_accuracy_within_1_5_points(
     assert final.path == tmp_path / "out" / "model.onnx"
     session = ort.InferenceSession(str(final.path), providers=["CPUExecutionProvider"])
     logits = session.run(None, {"input": digits.x_test.numpy()})[0]
-    fresh = 100.0 * float((torch.from_numpy(logits).argmax(1) == digits.y_test).float().mean())
-    assert baseline - fresh <= 1.5
+    fresh = float((torch.from_numpy(logits).argmax(1) == digits.y_test).float().mean())
+    assert baseline - fresh <= 0.015
     ops = {n.op_type for n in onnx.load(str(final.path)).graph.node}
     assert "QuantizeLinear" in ops  # the int8 step was kept
     prune_step = next(s for s in result.report["steps"] if s["name"] == "prune")

@@ -10,7 +10,7 @@ from accel.compress.report import human_bytes, markdown, write_report
 STEP = {
     "name": "original",
     "status": "applied",
-    "accuracy": 99.0,
+    "accuracy": 0.99,
     "output_error": 0.0,
     "seconds": 0,
     "analysis": {
@@ -23,7 +23,7 @@ STEP = {
 QUANT = {
     **STEP,
     "name": "quantize",
-    "accuracy": 98.5,
+    "accuracy": 0.985,
     "output_error": 0.01,
     "notes": ["6 Conv layer(s) kept in float"],
     "analysis": {**STEP["analysis"], "size_bytes": 1024},
@@ -32,7 +32,7 @@ QUANT = {
 
 def test_markdown_has_one_row_per_step_and_the_notes() -> None:
     text = markdown({"model": "m.pt", "threads": 2, "repeats": 5, "steps": [STEP, QUANT]})
-    assert "| original | applied | 1,000 | 5,000 | 4.0 KB | 1.50 | 10.00 | 99.00 |" in text
+    assert "| original | applied | 1,000 | 5,000 | 4.0 KB | 1.50 | 10.00 | 99.00% |" in text
     assert "| quantize | applied |" in text
     assert "1.0 KB" in text
     assert "- quantize: 6 Conv layer(s) kept in float" in text

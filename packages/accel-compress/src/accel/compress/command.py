@@ -14,6 +14,7 @@ from accel.compress.data import check_classes, inputs_of, load_data, take_inputs
 from accel.compress.loading import load_model
 from accel.compress.options import check_analyze_options, check_options
 from accel.compress.recipe import build_recipe, check_pass_arguments, load_recipe
+from accel.compress.verify import percent
 from accel.core.errors import ConfigError
 from accel.core.outputs import check_output_folder
 from accel.core.passes import PassContext
@@ -264,7 +265,7 @@ def summary(report: dict[str, Any]) -> str:
         parts.append(f"batch {batch}: {a:.2f} -> {b:.2f} ms ({speedup:.1f}x)")
     accuracy = (report["steps"][0].get("accuracy"), report["final"].get("accuracy"))
     if None not in accuracy:
-        parts.append(f"accuracy {accuracy[0]:.2f} -> {accuracy[1]:.2f}")
+        parts.append(f"accuracy {percent(accuracy[0])} -> {percent(accuracy[1])}")
     for step in report["steps"]:  # a step the user asked for and did not get must be said
         if step.get("status") == "dropped":
             parts.append(f"{step['name']} DROPPED: {'; '.join(step.get('notes') or [])}")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from accel.compress.atomic import atomic_path, write_json, write_text
+from accel.compress.verify import percent
 
 COLUMNS = (
     "step",
@@ -60,7 +61,7 @@ def row(step: dict[str, Any]) -> list[str]:
         human_bytes(a.get("size_bytes")),
         latency(step, "1"),
         latency(step, "32"),
-        number(step.get("accuracy"), ".2f"),
+        percent(step.get("accuracy")),
         number(step.get("output_error"), ".2e"),
         number(step.get("seconds"), ".1f"),
     ]
@@ -112,14 +113,14 @@ def search_section(search: dict[str, Any] | None) -> list[str]:
         "## Pruning-ratio search",
         "",
         f"Budget {search['max_drop']} pt: {met}; "
-        f"kept ratio {search['ratio']} at {search['accuracy']:.2f}% "
-        f"(baseline {search['baseline']:.2f}%).",
+        f"kept ratio {search['ratio']} at {percent(search['accuracy'])} "
+        f"(baseline {percent(search['baseline'])}).",
         "",
-        "| ratio | accuracy | drop | params | within budget |",
+        "| ratio | accuracy | drop (pt) | params | within budget |",
         "|---|---|---|---|---|",
     ]
     lines += [
-        f"| {c['ratio']} | {c['accuracy']:.2f} | {c['drop']:.2f} | {c['params']:,} | "
+        f"| {c['ratio']} | {percent(c['accuracy'])} | {c['drop']:.2f} | {c['params']:,} | "
         f"{'yes' if c['meets_budget'] else 'no'} |"
         for c in search["candidates"]
     ]
@@ -133,7 +134,7 @@ def sensitivity_section(rows: list[dict[str, Any]] | None) -> list[str]:
         "",
         "## Per-layer pruning sensitivity",
         "",
-        "| layer | ratio | output error | accuracy drop |",
+        "| layer | ratio | output error | accuracy drop (pt) |",
         "|---|---|---|---|",
     ]
     lines += [
@@ -161,6 +162,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     ):
         for step in steps:
             y = step.get("accuracy") if use_accuracy else step.get("output_error")
+            y = 100.0 * y if use_accuracy and y is not None else y
             if y is None or "1" not in step["analysis"].get("latency", {}):
                 continue
             axis.scatter(value(step), y)

@@ -11,7 +11,7 @@ from torch import nn
 from accel.compress.analysis import count_macs, count_params
 from accel.compress.passes.finetune import finetune
 from accel.compress.passes.prune import Prune
-from accel.compress.verify import accuracy
+from accel.compress.verify import accuracy, drop_points, within_drop
 from accel.core.errors import ConfigError
 from accel.core.passes import PassContext
 
@@ -52,8 +52,8 @@ def search_ratio(
     for _ in range(steps):
         ratio = round((low + high) / 2, 4)
         candidate, row = try_ratio(model, context, ratio, epochs, prune_options or {})
-        row["drop"] = baseline - row["accuracy"]
-        row["meets_budget"] = row["drop"] <= max_drop
+        row["drop"] = drop_points(baseline, row["accuracy"])  # points, as max_drop
+        row["meets_budget"] = within_drop(baseline, row["accuracy"], max_drop)
         tried.append(row)
         if better(row, best[1] if best else None):
             best = (candidate, row)

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from accel.compress.artifacts import is_program_module
-from accel.compress.verify import accuracy, output_error
+from accel.compress.verify import accuracy, drop_points, output_error
 from accel.core.errors import ConfigError
 
 
@@ -63,6 +63,6 @@ def sensitivity(
         row: dict[str, Any] = {"layer": name, "ratio": ratio}
         row["output_error"] = output_error(model, pruned, inputs)
         if baseline is not None:
-            row["accuracy_drop"] = baseline - accuracy(pruned, eval_data)
+            row["accuracy_drop"] = drop_points(baseline, accuracy(pruned, eval_data))
         rows.append(row)
     return rows

@@ -46,7 +46,8 @@ def output_error(before: Any, after: Any, inputs: Sequence[torch.Tensor]) -> flo
 
 
 def accuracy(artifact: Any, data: Iterable[Any]) -> float:
-    """Top-1 accuracy in percent of a classifier artifact over `(inputs, targets)` batches."""
+    """Top-1 accuracy, a fraction in [0, 1] (as accel-core's metrics give it), of a classifier
+    artifact over `(inputs, targets)` batches."""
     run = Runner(artifact)
     correct = total = 0
     for batch in data:
@@ -56,7 +57,7 @@ def accuracy(artifact: Any, data: Iterable[Any]) -> float:
         total += len(targets)
     if total == 0:
         raise VerificationError("evaluation data is empty")
-    return 100.0 * correct / total
+    return correct / total
 
 
 def check_tolerance(name: str, error: float, tolerance: float | None = None) -> str | None:
@@ -67,11 +68,26 @@ def check_tolerance(name: str, error: float, tolerance: float | None = None) -> 
     return f"{name}: relative output error {error:.3g} exceeds its tolerance {limit:.3g}"
 
 
+def drop_points(baseline: float, value: float) -> float:
+    """How far accuracy fell, in percentage points (what --max-drop is given in)."""
+    return 100.0 * (baseline - value)
+
+
+def within_drop(baseline: float, value: float, max_drop: float) -> bool:
+    """Whether accuracy fell by at most `max_drop` points (fractions in, points compared)."""
+    return drop_points(baseline, value) <= max_drop + 1e-9  # 1e-9: 0.985 - 0.98 is 0.5000001
+
+
 def check_drop(baseline: float, value: float, max_drop: float | None) -> str | None:
     """A one-line complaint when accuracy fell by more than `max_drop` points, else None."""
-    if max_drop is None or baseline - value <= max_drop:
+    if max_drop is None or within_drop(baseline, value, max_drop):
         return None
     return (
-        f"accuracy fell {baseline - value:.2f} pt ({baseline:.2f} -> {value:.2f}), "
-        f"more than --max-drop {max_drop}"
+        f"accuracy fell {drop_points(baseline, value):.2f} pt ({percent(baseline)} -> "
+        f"{percent(value)}), more than --max-drop {max_drop}"
     )
+
+
+def percent(fraction: float | None) -> str:
+    """`0.9861` -> `98.61%` (accuracy is a fraction everywhere but where it is printed)."""
+    return "–" if fraction is None else f"{100.0 * fraction:.2f}%"

@@ -7,6 +7,7 @@ from typing import Any
 from torch import nn
 
 from accel.compress.search import search_ratio
+from accel.compress.verify import percent
 from accel.core.errors import ConfigError
 from accel.core.passes import PassContext
 
@@ -59,6 +60,6 @@ class PruneSearch:
         if not result.met_budget:
             report.notes.append(
                 f"no ratio kept accuracy within {self.max_drop} pt; kept the most accurate "
-                f"candidate (ratio {result.ratio}, {result.accuracy:.2f}%)"
+                f"candidate (ratio {result.ratio}, {percent(result.accuracy)})"
             )
         return result.model
