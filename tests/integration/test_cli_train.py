@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,9 +18,9 @@ def run_dirs(root: Path) -> list[Path]:
 
 @pytest.mark.slow
 def test_default_train_reaches_97_percent_on_digits(accel: Accel, tmp_path: Path) -> None:
-    start = time.perf_counter()
+    """The accuracy bar; the time bar (< 60 s) is measured by benchmarks/train_digits.py, and
+    the subprocess's timeout (600 s) only stops a hang."""
     result = accel(["train"], tmp_path)
-    seconds = time.perf_counter() - start
     assert result.returncode == 0, result.stderr
     [run_dir] = run_dirs(tmp_path)
     config = yaml.safe_load((run_dir / "config.yaml").read_text())
@@ -31,11 +30,9 @@ def test_default_train_reaches_97_percent_on_digits(accel: Accel, tmp_path: Path
     assert (run_dir / "metrics.jsonl").is_file()
     final = [line for line in result.stdout.splitlines() if "test/accuracy" in line][-1]
     accuracy = float(final.split("│")[2])
-    print(f"accel train: test accuracy {accuracy:.4f} in {seconds:.1f} s")
+    print(f"accel train: test accuracy {accuracy:.4f}")
     assert accuracy >= 0.97
     assert "run_dir" in result.stdout
-    # The target is < 60 s on an idle machine; shared CI machines get a looser bound.
-    assert seconds < 240
 
 
 def test_sweep_runs_two_jobs_in_two_run_dirs(accel: Accel, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 import torch
@@ -152,7 +153,7 @@ def test_pt2e_compiled_result_runs_at_two_batch_sizes_and_is_saved(resnet, digit
     recipe = {"passes": [{"name": "quantize", "backend": "pt2e"}], "analysis": FAST}
     result = compress(resnet, recipe, context_for(digits), tmp_path / "o", quiet=True)
     assert result.report["outputs"] == {"pt2": "model.pt2"}
-    assert result.report["final"]["accuracy"] >= result.report["steps"][0]["accuracy"] - 1.0
+    assert result.report["final"]["accuracy"] >= result.report["steps"][0]["accuracy"] - 0.01
     sizes = [
         step["analysis"]["size_bytes"]
         for step in (result.report["steps"][0], result.report["final"])
@@ -185,7 +186,7 @@ def test_torchao_int8_result_is_saved_and_verified(trained_mlp, digits, tmp_path
     recipe = {"passes": [quantize], "analysis": FAST}
     result = compress(trained_mlp, recipe, context_for(digits), tmp_path / "o", quiet=True)
     assert "pt2" in result.report["outputs"], result.report["outputs"]
-    assert result.report["final"]["accuracy"] >= result.report["steps"][0]["accuracy"] - 1.0
+    assert result.report["final"]["accuracy"] >= result.report["steps"][0]["accuracy"] - 0.01
 
 
 class Branchy(nn.Module):
@@ -253,9 +254,27 @@ def test_a_users_folder_named_like_the_rejected_report_is_kept(tmp_path) -> None
 
 
 def test_bad_pass_arguments_fail_before_any_work(tmp_path) -> None:
-    recipe = {"passes": ["fold_bn", {"name": "prune", "ratio": 0.5, "colour": "red"}]}
-    start = time.perf_counter()
-    with pytest.raises(ConfigError, match="colour"):
-        compress(Tiny(), recipe, PassContext(example_inputs=torch.rand(2, 1, 8, 8)), tmp_path / "o")
-    assert time.perf_counter() - start < 1.0
+    """The work is measuring the original, evaluating it and running passes: a bad argument
+    of the last pass stops the run before any of it (and before the output folder)."""
+    work: list[str] = []
+
+    class Records:
+        """A pass that notes it ran (and changes nothing)."""
+
+        def __call__(self, model: Any, context: Any) -> Any:
+            work.append("pass ran")
+            return model
+
+    def evaluate(artifact: Any) -> float:
+        work.append("evaluated")
+        return 0.0
+
+    passes = ["test_records", "fold_bn", {"name": "prune", "ratio": 0.5, "colour": "red"}]
+    context = PassContext(example_inputs=torch.rand(2, 1, 8, 8), evaluate=evaluate)
+    with (
+        registry("passes").registered("test_records", Records),
+        pytest.raises(ConfigError, match="colour"),
+    ):
+        compress(Tiny(), {"passes": passes}, context, tmp_path / "o")
+    assert work == []
     assert not (tmp_path / "o").exists()

@@ -25,16 +25,50 @@ def context_for(digits, train: bool = True) -> PassContext:
 
 
 def test_bisection_moves_up_within_budget_and_down_beyond(resnet, digits) -> None:
-    result = search_ratio(resnet, context_for(digits), max_drop=2.0, steps=3, epochs=1)
+    """A 4.5-point budget on the trained TinyResNet (99.2 %), each candidate fine-tuned for
+    one epoch: 0.45 loses about 9.9 points (down), 0.225 about 0.6 (up), 0.3375 about 3.0
+    (up) and 0.3938 about 6.0 (over). Each outcome is 1.5 points or more from the budget."""
+    result = search_ratio(resnet, context_for(digits), max_drop=4.5, steps=4, epochs=1)
     ratios = [c["ratio"] for c in result.candidates]
-    assert ratios[0] == 0.45
+    assert ratios == [0.45, 0.225, 0.3375, 0.3938]
     for previous, current in zip(result.candidates, ratios[1:], strict=False):
         assert (current > previous["ratio"]) == previous["meets_budget"]
+    assert [c["meets_budget"] for c in result.candidates] == [False, True, True, False]
     assert all(c["finetuned"] for c in result.candidates)
-    if result.met_budget:
-        kept = max(c["ratio"] for c in result.candidates if c["meets_budget"])
-        assert result.ratio == kept
+    assert result.met_budget is True
+    assert result.ratio == 0.3375  # the largest within budget: not the last, not the best
+    assert result.accuracy == result.candidates[2]["accuracy"]
     assert accuracy(result.model, digits.test) == pytest.approx(result.accuracy)
+
+
+def test_a_budget_every_candidate_meets_keeps_the_largest_ratio(resnet, digits) -> None:
+    """Within budget, a larger ratio wins even over a more accurate smaller one."""
+    result = search_ratio(
+        resnet, context_for(digits, train=False), max_drop=200.0, steps=3, epochs=0
+    )
+    assert [c["ratio"] for c in result.candidates] == [0.45, 0.675, 0.7875]  # always up
+    assert all(c["meets_budget"] and not c["finetuned"] for c in result.candidates)
+    assert result.met_budget is True
+    assert result.ratio == 0.7875
+    kept = result.candidates[-1]
+    assert result.accuracy == kept["accuracy"]
+    assert 100 * (result.baseline - result.accuracy) == pytest.approx(kept["drop"])  # points
+    assert accuracy(result.model, digits.test) == pytest.approx(result.accuracy)
+
+
+def test_a_budget_no_candidate_meets_keeps_the_most_accurate(resnet, digits) -> None:
+    """No candidate can lose less than -200 points: the search moves down at every step and
+    keeps (and reports as not met) the most accurate candidate, not the largest."""
+    result = search_ratio(
+        resnet, context_for(digits, train=False), max_drop=-200.0, steps=3, epochs=0
+    )
+    assert [c["ratio"] for c in result.candidates] == [0.45, 0.225, 0.1125]  # always down
+    assert not any(c["meets_budget"] for c in result.candidates)
+    assert result.met_budget is False
+    best = max(result.candidates, key=lambda c: c["accuracy"])
+    assert (result.ratio, result.accuracy) == (best["ratio"], best["accuracy"])
+    assert accuracy(result.model, digits.test) == pytest.approx(result.accuracy)
+    assert result.baseline == pytest.approx(accuracy(resnet, digits.test))
 
 
 def test_impossible_budget_keeps_the_most_accurate_and_reports_it(resnet, digits, tmp_path) -> None:

@@ -6,9 +6,15 @@ from accel.cv.transforms.base import BatchTransform, split_sample
 
 
 def test_split_sample_accepts_images_or_pairs() -> None:
-    images = torch.rand(2, 1, 4, 4)
-    assert split_sample(images, "t")[1] is None
-    assert split_sample((images, torch.tensor([0, 1])), "t")[1] is not None
+    images, target = torch.rand(2, 1, 4, 4), torch.tensor([0, 1])
+    alone, no_target = split_sample(images, "t")
+    assert torch.equal(alone, images)
+    assert no_target is None
+    for pair in ((images, target), [images, target]):
+        got_images, got_target = split_sample(pair, "t")
+        assert torch.equal(got_images, images)
+        assert got_target is not None
+        assert torch.equal(got_target, target)
 
 
 def test_split_sample_names_what_it_expects() -> None:

@@ -1,10 +1,8 @@
 """Acceptance: CIFAR-style ResNet-20 on 8×8 digits with accel-core's Trainer.
 
-The issue's bar is >= 97 % test accuracy in < 60 s on this machine; the test keeps a looser
-bound (shared CI machine) and prints the measured figures.
+The bar is >= 97 % test accuracy in < 60 s on this machine: the test checks the accuracy
+(with a looser bound); benchmarks/train_digits.py measures the time (a test judges no speed).
 """
-
-import time
 
 import pytest
 import torch
@@ -16,7 +14,6 @@ from accel.cv.models.resnet_cifar import resnet20
 
 @pytest.mark.slow
 def test_resnet20_learns_digits(tmp_path) -> None:
-    start = time.perf_counter()
     data = digits(batch_size=64, seed=0)
     torch.manual_seed(0)
     model = resnet20(num_classes=data.num_classes, in_channels=data.input_shape[0])
@@ -32,7 +29,5 @@ def test_resnet20_learns_digits(tmp_path) -> None:
         loss=torch.nn.CrossEntropyLoss(),
     )
     result = trainer.test(model, data.test_dataloader(), metrics=["accuracy"])
-    seconds = time.perf_counter() - start
-    print(f"resnet20 on digits: test accuracy {result['test/accuracy']:.4f} in {seconds:.1f} s")
+    print(f"resnet20 on digits: test accuracy {result['test/accuracy']:.4f}")
     assert result["test/accuracy"] >= 0.95
-    assert seconds < 120

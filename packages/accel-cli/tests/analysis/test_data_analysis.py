@@ -8,12 +8,42 @@ import pytest
 import torch
 from PIL import Image
 
-from accel.cli.analysis.data import data_statistics, sample_batch, save_grid
+from accel.cli.analysis.data import data_statistics, loader_statistics, sample_batch, save_grid
 
 
-class WithStats:
+class NormalizedData:
+    """A real data module whose loaders normalize its images (mean 0.5 -> 0), while its own
+    `statistics` describe the stored images and honour `max_samples`, as accel-cv's do: the
+    two sources disagree, so a report shows which one was used."""
+
+    def __init__(self) -> None:
+        generator = torch.Generator().manual_seed(0)
+        self.images = torch.rand(8, 2, 4, 4, generator=generator)
+        self.targets = torch.tensor([0, 1, 1, 1, 0, 1, 1, 1])
+
     def statistics(self, max_samples: int | None = None) -> dict[str, object]:
-        return {"splits": {}, "asked": max_samples}
+        count = min(len(self.images), max_samples or len(self.images))
+        images, targets = self.images[:count], self.targets[:count]
+        classes = {str(k): int((targets == k).sum()) for k in targets.unique().tolist()}
+        return {
+            "splits": {
+                "train": {
+                    "count": count,
+                    "class_counts": classes,
+                    "channel_mean": images.mean(dim=(0, 2, 3)).tolist(),
+                }
+            }
+        }
+
+    def train_dataloader(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        normalized = (self.images - 0.5) / 0.5
+        return list(zip(normalized.split(4), self.targets.split(4), strict=True))
+
+    def val_dataloader(self) -> None:
+        return None
+
+    def test_dataloader(self) -> None:
+        return None
 
 
 class Loaders:
@@ -31,7 +61,15 @@ class Loaders:
 
 
 def test_prefers_the_data_modules_own_statistics() -> None:
-    assert data_statistics(WithStats(), 7) == {"splits": {}, "asked": 7}
+    data = NormalizedData()
+    stats = data_statistics(data, 4)
+    assert stats == data.statistics(max_samples=4)
+    train = stats["splits"]["train"]
+    assert train["count"] == 4  # max_samples reached the data module
+    assert train["class_counts"] == {"0": 1, "1": 3}
+    computed = loader_statistics(data, 4)["splits"]["train"]
+    assert train["channel_mean"] == pytest.approx(data.images[:4].mean(dim=(0, 2, 3)).tolist())
+    assert computed["channel_mean"] != pytest.approx(train["channel_mean"], abs=0.1)
 
 
 def test_statistics_from_loaders() -> None:

@@ -13,13 +13,16 @@ from accel.core.optional import require
 
 
 def torchvision_model(
-    name: str, num_classes: int | None = None, weights_path: str | None = None, **kwargs: Any
+    arch: str, num_classes: int | None = None, weights_path: str | None = None, **kwargs: Any
 ) -> nn.Module:
-    """`torchvision.models.get_model(name, weights=None, ...)`, weights only from a local file.
+    """`torchvision.models.get_model(arch, weights=None, ...)`, weights only from a local file:
+    `model: {name: torchvision, arch: resnet18}` (`name` is the registry's key, so the
+    architecture is `arch`).
 
     Needs `pip install accel-cv[torchvision]`. Pretrained hub weights are never downloaded:
     pass `weights_path` to a local state dict (loaded with `weights_only=True`).
     """
+    name = arch
     require("torchvision", "accel-cv[torchvision]", f"model 'torchvision' ({name})")
     from torchvision import models
 
