@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +17,7 @@ from accel.core.checkpoint import (
 )
 from accel.core.errors import AccelError, ConfigError
 from accel.core.registry import build, build_from_file, import_dotted
+from accel.core.testing import hang_guard
 from accel.core.trust import (
     UntrustedFileError,
     allowing_targets,
@@ -125,23 +123,6 @@ def test_a_trusted_checkpoint_rebuilds_its_target_model(tmp_path: Path) -> None:
     save_checkpoint(tmp_path, "c", {"model": model.state_dict()}, config={"model": spec})
     rebuilt = rebuild_model(tmp_path, trust=True)
     assert torch.equal(rebuilt.state_dict()["net.0.weight"], model.state_dict()["net.0.weight"])
-
-
-@contextmanager
-def hang_guard(seconds: float) -> Iterator[None]:
-    """Fail a block still running after `seconds` instead of waiting on it (SIGALRM, main
-    thread): a guard against a hang, set far above the normal time, not a speed check."""
-
-    def stop(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"still running after {seconds} s: a hang")
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def test_a_yaml_alias_bomb_is_walked_once_not_a_billion_times() -> None:

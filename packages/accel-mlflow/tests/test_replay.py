@@ -2,35 +2,14 @@
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 from mlflow_helpers import steps_of
 from typer.testing import CliRunner
 
+from accel.core.testing import hang_guard
 from accel.mlflow.cli import app
 from accel.mlflow.spool import Spool
 from accel.mlflow.testing import FlakyProxy
 from accel.mlflow.tracker import MlflowTracker
-
-
-@contextmanager
-def hang_guard(seconds: float) -> Iterator[None]:
-    """Fail a block still running after `seconds` instead of waiting on it (SIGALRM, main
-    thread): a guard against a hang, set far above the normal time, not a speed check."""
-
-    def stop(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"still running after {seconds} s: a hang")
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _log_steps(tracker: MlflowTracker, steps: range) -> None:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,6 +10,7 @@ from accel.cli.config.compose import compose_many
 from accel.cli.config.load import check_jobs
 from accel.cli.config.sweep import count_jobs, expand_sweep, parse_sweep
 from accel.core.errors import ConfigError
+from accel.core.testing import hang_guard
 
 
 def test_cartesian_product_in_order() -> None:
@@ -55,23 +52,6 @@ def test_bad_sweep_is_one_line() -> None:
 def test_jobs_are_counted_without_expanding(overrides: list[str], jobs: int) -> None:
     assert count_jobs(parse_sweep(overrides), overrides) == jobs
     assert len(expand_sweep(overrides)) == jobs
-
-
-@contextmanager
-def hang_guard(seconds: float) -> Iterator[None]:
-    """Fail a block still running after `seconds` instead of waiting on it (SIGALRM, main
-    thread): a guard against a hang, set far above the normal time, not a speed check."""
-
-    def stop(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"still running after {seconds} s: a hang")
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def test_a_big_sweep_needs_yes_and_is_refused_at_once() -> None:
