@@ -18,6 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from accel.compress.arch import build_arch
+from accel.compress.spec import load_pruned
 from accel.core.errors import ConfigError
 from accel.core.trust import TRUST_FLAG, UntrustedFileError, files_trusted
 
@@ -39,8 +41,6 @@ def load_model(path: str | Path, *, arch: str | None = None, trust: bool | None 
     if not path.exists():
         raise ConfigError(f"model file {path} does not exist")
     if (path / "channels.json").is_file() or path.suffix == ".json":
-        from accel.compress.spec import load_pruned
-
         return load_pruned(path, arch=arch, trust=trust)
     if path.is_dir() or path.name == "last":
         return rebuild_checkpoint(path, trust)
@@ -207,21 +207,6 @@ def checkpoint_data(path: str | Path, trust: bool | None = None) -> Any:
         return None
     source = manifest_source(manifest)
     return build_from_file("datasets", spec, source=source, key="config.data", trust=trust)
-
-
-def build_arch(arch: Any, *, source: str | None = None, key: str = "arch") -> nn.Module:
-    """The architecture `arch` names: the user's `--arch NAME`, or (with `source`) a spec read
-    from that file, built under the loading policy."""
-    from accel.core.registry import build, build_from_file
-
-    if source is None:
-        model = build("models", arch, config_key="--arch")
-    else:
-        model = build_from_file("models", arch, source=source, key=key)
-    if not isinstance(model, nn.Module):
-        where = "--arch" if source is None else f"{source}: {key}"
-        raise ConfigError(f"{where} {arch!r} built a {type(model).__name__}, not a torch module")
-    return model
 
 
 def with_weights(model: nn.Module, state: dict[str, Any], path: Path) -> nn.Module:

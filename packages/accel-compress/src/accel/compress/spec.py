@@ -117,7 +117,7 @@ def load_pruned(
 
 def spec_model(spec: dict[str, Any], spec_path: Path, arch: str | None, trust: bool | None) -> Any:
     """The original architecture: the user's `--arch NAME`, else the spec's `arch`."""
-    from accel.compress.loading import build_arch
+    from accel.compress.arch import build_arch
     from accel.core.registry import build_from_file
 
     if arch:

@@ -6,7 +6,7 @@ from typing import Any
 
 from torch import nn
 
-from accel.compress.search import search_ratio
+from accel.compress.passes.ratio_search import search_ratio
 from accel.compress.verify import percent
 from accel.core.errors import ConfigError
 from accel.core.passes import PassContext

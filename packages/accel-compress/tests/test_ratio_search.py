@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from accel.compress.passes.ratio_search import search_ratio
 from accel.compress.pipeline import compress
-from accel.compress.search import search_ratio
 from accel.compress.verify import accuracy
 from accel.core.errors import ConfigError
 from accel.core.passes import PassContext
