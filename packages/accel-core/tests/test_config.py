@@ -12,6 +12,7 @@ from torch import nn
 
 from accel.core.checkpoint import load_checkpoint, model_state_dict, rebuild_model
 from accel.core.errors import ConfigError
+from accel.core.registry import registry
 from accel.core.runtime import Trainer, build_context, run_from_config, seed_everything
 
 
@@ -187,3 +188,21 @@ def test_model_spec_takes_in_channels_and_classes_from_the_data_unless_set() -> 
     kept = model_spec({"name": "test_channels_net", "in_channels": 3}, 7, (1, 8, 8))
     assert kept["in_channels"] == 3
     assert model_spec({"_target_": "x.y"}, 7, (1, 8, 8)) == {"_target_": "x.y"}
+
+
+@pytest.mark.usefixtures("tiny")
+def test_fit_then_test_builds_one_context_and_tests_the_last_weights(tmp_path: Path) -> None:
+    built: list[int] = []
+
+    class Counting(TinyNet):
+        def __init__(self, **kwargs: Any) -> None:
+            built.append(1)
+            super().__init__(**kwargs)
+
+    with registry("models").registered("counting_net", Counting):
+        both = run_from_config(config(tmp_path, model={"name": "counting_net"}), "fit+test")
+    assert len(built) == 1  # one Context: the model (and data) are built once
+    assert {"train/loss", "val/loss", "test/loss", "test/accuracy"} <= set(both)
+    alone = run_from_config(config(tmp_path, checkpoint=str(tmp_path)), stage="test")
+    assert both["test/accuracy"] == alone["test/accuracy"]  # the last checkpoint's weights
+    assert both["test/loss"] == pytest.approx(alone["test/loss"], rel=1e-6)

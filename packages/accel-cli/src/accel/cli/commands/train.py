@@ -63,9 +63,8 @@ def fit_and_test(config: dict[str, Any], run_dir: Path, tracker: Any = None) -> 
 
 
 def fit_and_test_here(config: dict[str, Any], run_dir: Path, tracker: Any = None) -> dict[str, Any]:
-    """Fit and test in this process (one tracked run: the test reattaches to the fit's)."""
+    """Fit and test in this process, from one Context built once (one tracked run: the test
+    reattaches to the fit's)."""
     from accel.cli.runtime_bridge import run_stage
 
-    metrics = stats(run_stage(config, "fit", tracker=tracker))
-    metrics.update(stats(run_stage(config, "test", checkpoint=str(run_dir), tracker=tracker)))
-    return metrics
+    return stats(run_stage(config, "fit+test", tracker=tracker))
