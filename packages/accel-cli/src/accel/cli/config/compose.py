@@ -78,37 +78,52 @@ def compose_many(jobs: list[list[str]], project: Path | None = None) -> Iterator
 
 def split_overrides(overrides: list[str], project: Path) -> tuple[list[Any], list[Any]]:
     """Parsed `overrides` split as Hydra splits them: group choices, then config values."""
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.override_parser.overrides_parser import OverridesParser
-    from hydra.types import RunMode
 
     with composition_errors(overrides, project):
         parsed = OverridesParser.create().parse_overrides(overrides=overrides)
-        ConfigLoaderImpl.validate_sweep_overrides_legal(parsed, RunMode.RUN, from_shell=False)
+        check_no_sweep(parsed)
         if _INITIALIZED.get("project") != project:
             _initialize(project)
-    hydra = GlobalHydra.instance().hydra
-    assert hydra is not None
-    repo = hydra.config_loader.repository  # type: ignore[attr-defined]
+    loader = GlobalHydra.instance().config_loader()
     groups: list[Any] = []
     values: list[Any] = []
     for override in parsed:
-        is_group = repo.group_exists(override.key_or_group)
+        is_group = bool(loader.get_group_options(override.key_or_group))
         is_dict = isinstance(override.value(), dict)
         (groups if is_group and not is_dict else values).append(override)
     return groups, values
 
 
+def check_no_sweep(parsed: list[Any]) -> None:
+    """A single job's overrides hold no sweep (`a=1,2`, `range(...)`): that needs -m."""
+    from hydra.core.override_parser.types import ValueType
+    from hydra.errors import ConfigCompositionException
+
+    for override in parsed:
+        if not override.is_sweep_override():
+            continue
+        if override.value_type == ValueType.SIMPLE_CHOICE_SWEEP:  # a=1,2: say what it could mean
+            raise ConfigCompositionException(
+                f"Ambiguous value for argument '{override.input_line}' 1. To use it as a list, "
+                "use key=[value1,value2] 2. To use it as string, quote the value: "
+                "key='value1,value2' 3. To sweep over it, add --multirun to your command line"
+            )
+        raise ConfigCompositionException(
+            f"Sweep parameters '{override.input_line}' requires --multirun"
+        )
+
+
 def apply_overrides(base: Any, values: list[Any], overrides: list[str], project: Path) -> Any:
-    """A copy of `base` with the config-value overrides applied (Hydra's own routine)."""
+    """A copy of `base` with the config-value overrides applied (as Hydra applies them)."""
     import copy
 
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from accel.cli.config.apply import apply_value_overrides
 
     config = copy.deepcopy(base)
     with composition_errors(overrides, project):
-        ConfigLoaderImpl._apply_overrides_to_config(values, config)
+        apply_value_overrides(config, values)
     return config
 
 
