@@ -299,7 +299,7 @@ CRAFTED = {
     "pt2 samples": "data/sample_inputs/model.pt, which torch would unpickle with code",
     "pt2 weight": "data/weights/weight_0, which torch would unpickle with code",
     "pt2 named .pt": "which torch would unpickle with code",
-    "torchscript": "is not loadable TorchScript",
+    "torchscript": "is TorchScript: loading it runs the program it holds",
     "checkpoint model": "model.spec._target_ = 'os.system' names code",
     "checkpoint data": "config.data._target_ = 'os.system' names code",
     "channels arch": "channels.json: arch._target_ = 'os.system' names code",

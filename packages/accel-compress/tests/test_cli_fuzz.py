@@ -101,7 +101,7 @@ MODEL_FAULTS = {
     "pickle.pt": "pickle.pt is a full pickle",
     "samples.pt2": "samples.pt2 holds data/sample_inputs/model.pt",
     "weights.pt2": "weights.pt2 holds data/weights/weight_0",
-    "script.pt": "script.pt is not loadable TorchScript",
+    "script.pt": "script.pt is TorchScript: loading it runs the program",
     "static.pt2": "static.pt2 is a torch.export program with a fixed batch of 1",
     "resnet.pt": "weights in .*resnet.pt do not fit the architecture",
     "broken_spec": "channels.json is not readable JSON",

@@ -110,11 +110,13 @@ def test_directory_that_is_no_checkpoint_is_refused(tmp_path: Path) -> None:
         load_model(tmp_path)
 
 
-def test_torchscript_file(tmp_path: Path) -> None:
+def test_torchscript_file_loads_only_when_trusted(tmp_path: Path) -> None:
     model = MLP().eval()
     path = tmp_path / "model.pt"
     torch.jit.script(model).save(str(path))
-    assert same_outputs(model, load_model(path))
+    with pytest.raises(UntrustedFileError, match=r"is TorchScript: loading it runs the program"):
+        load_model(path)
+    assert same_outputs(model, load_model(path, trust=True))
 
 
 def test_torch_export_program_even_named_pt(tmp_path: Path) -> None:
@@ -196,8 +198,10 @@ def test_crafted_torchscript_is_one_line_and_runs_nothing(tiny, tmp_path: Path) 
     path = crafted.torchscript_with_payload(tiny.script, tmp_path / "evil.pt", marker)
     with pytest.raises(RuntimeError, match=r"posix\.system"):  # torch's own unpickler refuses it
         torch.jit.load(str(path))
-    with pytest.raises(ConfigError, match=r"is not loadable TorchScript: [^\n]*posix.system"):
+    with pytest.raises(UntrustedFileError, match=r"is TorchScript"):
         load_model(path)
+    with pytest.raises(ConfigError, match=r"is not loadable TorchScript: [^\n]*posix.system"):
+        load_model(path, trust=True)  # even trusted: torch's unpickler refuses the payload
     assert not marker.exists()
 
 

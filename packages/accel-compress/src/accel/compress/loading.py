@@ -1,10 +1,10 @@
 """Load `model.pt` safely: never run code from a file unless the user says they trust it.
 
 Accepted: an accel checkpoint directory (rebuilt from its stored config), a `torch.export` program,
-TorchScript, a state dict with `arch` (a name in the `accel.models` registry), or weights plus a
-channel spec written by `save_pruned` (also with `arch`). A full pickle, a `_target_` in a
-stored config and a `.pt2` that torch would unpickle more than tensors from load only with the
-trust flag (`--trust-file`, alias `--unsafe-pickle`): see `accel.core.trust`.
+a state dict with `arch` (a name in the `accel.models` registry), or weights plus a channel spec
+written by `save_pruned` (also with `arch`). TorchScript (a program), a full pickle, a
+`_target_` in a stored config and a `.pt2` that torch would unpickle more than tensors from load
+only with the trust flag (`--trust-file`, alias `--unsafe-pickle`): see `accel.core.trust`.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def load_model(path: str | Path, *, arch: str | None = None, trust: bool | None 
         return open_onnx(path)
     kind = "export" if path.suffix == ".pt2" else archive_kind(path)
     if kind == "torchscript":
-        return load_torchscript(path)
+        return load_torchscript(path, trust)
     if kind == "export":
         from accel.compress.artifacts import load_program
 
@@ -87,9 +87,16 @@ def open_onnx(path: Path) -> Any:
     return model
 
 
-def load_torchscript(path: Path) -> nn.Module:
-    """TorchScript (its own restricted unpickler resolves torch types only); a crafted or
-    corrupt archive is one line."""
+def load_torchscript(path: Path, trust: bool) -> nn.Module:
+    """TorchScript, only from a trusted file: it is a program (its methods and `__setstate__`
+    run when it is loaded and called), where an ONNX file or a checked torch.export archive is
+    a graph of known operators. A corrupt archive is one line."""
+    if not trust:
+        raise UntrustedFileError(
+            f"{path} is TorchScript: loading it runs the program it holds, so it was not loaded. "
+            f"Pass {TRUST_FLAG} only if you trust its source, or give a torch.export .pt2, an "
+            "ONNX file or a state dict with --arch"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # torch.jit's deprecation note
