@@ -148,7 +148,7 @@ RECIPES = {
     "shape.yaml": ("passes: [fold_bn]\ninput_shape: [1, 0]\n", "input_shape"),
     "model.yaml": ("passes: [fold_bn]\nmodel: 3\n", "model = 3"),
     "broken.json": ('{"passes": [', "broken.json: line 1"),
-    "laughs.yaml": (None, "more than 100,000 values"),
+    "laughs.yaml": (None, "more than 1,000,000 values"),
 }
 
 

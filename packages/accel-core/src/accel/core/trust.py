@@ -77,10 +77,14 @@ def normalize(target: str) -> str:
 def find_targets(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
     """Every `(key path, dotted path)` of a `_target_` anywhere in nested mappings and lists.
 
-    Bounded: deeper than MAX_DEPTH or more than MAX_NODES values is a ConfigError, and a node
-    seen before (a YAML alias) is walked once, so a "billion laughs" file cannot hang it.
+    Bounded, so a file cannot hang what reads it: deeper than MAX_DEPTH, or more than MAX_NODES
+    values counted as a reader expands them (a YAML alias counts each time it is used: a
+    "billion laughs" file is refused at once, before anything dumps or walks it in full), is a
+    ConfigError. Each object is visited once, so the count itself is cheap.
     """
-    yield from _Walk().walk(value, key, 0)
+    walk = _Walk()
+    walk.size(value, key, 0)
+    yield from walk.targets
 
 
 MAX_NODES = 1_000_000
@@ -88,27 +92,32 @@ MAX_NODES = 1_000_000
 
 class _Walk:
     def __init__(self) -> None:
-        self.seen: set[int] = set()
-        self.count = 0
+        self.sizes: dict[int, int] = {}  # expanded size of each container seen
+        self.targets: list[tuple[str, str]] = []
 
-    def walk(self, value: Any, key: str, depth: int) -> Iterator[tuple[str, str]]:
+    def size(self, value: Any, key: str, depth: int) -> int:
         if not isinstance(value, Mapping | list | tuple):
-            return
+            return 1
         if depth > MAX_DEPTH:
             raise ConfigError(f"{key or 'config'}: nested more than {MAX_DEPTH} levels deep")
-        if id(value) in self.seen:
-            return
-        self.seen.add(id(value))
-        self.count += len(value)
-        if self.count > MAX_NODES:
-            raise ConfigError(f"{key or 'config'}: more than {MAX_NODES:,} values")
+        known = self.sizes.get(id(value))
+        if known is not None:
+            return known
+        self.sizes[id(value)] = 1  # a cycle counts once
+        total = 1
         items = value.items() if isinstance(value, Mapping) else enumerate(value)
         for k, v in items:
             path = _child(key, k, isinstance(value, Mapping))
             if k == TARGET_KEY and isinstance(value, Mapping):
-                yield path, str(v)
-            else:
-                yield from self.walk(v, path, depth + 1)
+                self.targets.append((path, str(v)))
+            total += self.size(v, path, depth + 1)
+            if total > MAX_NODES:
+                raise ConfigError(
+                    f"{key or 'config'}: more than {MAX_NODES:,} values (YAML aliases count "
+                    "each time they are used)"
+                )
+        self.sizes[id(value)] = total
+        return total
 
 
 def _child(key: str, part: Any, mapping: bool) -> str:
