@@ -56,7 +56,7 @@ def sweep_size(override: Any, overrides: list[str]) -> int:
     """Values of one sweep override: a choice list's length, or a range's, computed."""
     from hydra.core.override_parser.types import ChoiceSweep, RangeSweep
 
-    value = override._value  # Hydra keeps the parsed sweep here; there is no public getter
+    value = override.value()  # a sweep's value is its ChoiceSweep / RangeSweep object
     if isinstance(value, ChoiceSweep):
         return len(value.list)
     if isinstance(value, RangeSweep):
