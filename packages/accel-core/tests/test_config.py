@@ -149,6 +149,22 @@ def test_context_holds_every_component(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("tiny")
+def test_a_given_model_is_fitted_in_place_and_no_other_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given = TinyNet(hidden=4)  # e.g. a pruned model: not the shapes config.model would build
+    before = [p.detach().clone() for p in given.parameters()]
+    built: list[Any] = []
+    monkeypatch.setattr(TinyNet, "__init__", lambda *a, **k: built.append(a) or None)
+    ctx = build_context(config(tmp_path), model=given)
+    assert ctx.model is given
+    assert not built  # the config's model was never built, to be thrown away
+    assert [p for g in ctx.optimizer.param_groups for p in g["params"]] == list(given.parameters())
+    run_from_config(config(tmp_path / "run"), "fit", model=given)
+    assert any(not torch.equal(b, p) for b, p in zip(before, given.parameters(), strict=True))
+
+
+@pytest.mark.usefixtures("tiny")
 def test_config_resume_continues_to_the_uninterrupted_result(tmp_path: Path) -> None:
     straight = run_from_config(
         config(tmp_path / "a", trainer={"max_epochs": 3, "run_dir": str(tmp_path / "a")})

@@ -48,7 +48,7 @@ def test_pipeline_runs_every_step_and_reports(
     state = json.loads((run_dir / "pipeline_state.json").read_text())["steps"]
     assert [s["status"] for s in state.values()] == ["done"] * 4
     assert state["check"]["metrics"]["passes"][0]["metrics"] == {"seen": "Sequential"}
-    assert (run_dir / "steps" / "02-finetune" / "model.safetensors").is_file()
+    assert (run_dir / "steps" / "02-finetune" / "model" / "channels.json").is_file()
     report = json.loads((run_dir / "report.json").read_text())
     assert set(report["models"]) == {"train", "check", "finetune"}
     assert 0.0 <= report["models"]["finetune"]["test_accuracy"] <= 1.0

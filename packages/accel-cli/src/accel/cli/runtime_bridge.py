@@ -23,12 +23,17 @@ def to_runtime(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run_stage(
-    config: Mapping[str, Any], stage: str, checkpoint: str | None = None, tracker: Any = None
+    config: Mapping[str, Any],
+    stage: str,
+    checkpoint: str | None = None,
+    tracker: Any = None,
+    model: Any = None,
 ) -> Any:
     """`run_from_config(config, stage)` of accel-core, imported only now (it imports torch).
 
     `checkpoint` (a checkpoint, a `last` pointer or a run dir) is loaded before a test stage;
-    `tracker` (a child run of a pipeline or sweep) replaces the config's tracker.
+    `tracker` (a child run of a pipeline or sweep) replaces the config's tracker; `model`
+    (one to fine-tune) the model the config would build.
     """
     try:
         from accel.core.runtime import run_from_config
@@ -41,7 +46,7 @@ def run_stage(
         runtime_config = to_runtime(config)
         if checkpoint is not None:
             runtime_config["checkpoint"] = str(checkpoint)
-        return run_from_config(runtime_config, stage=stage, tracker=tracker)
+        return run_from_config(runtime_config, stage=stage, tracker=tracker, model=model)
 
 
 def apply_threads(config: Mapping[str, Any]) -> None:

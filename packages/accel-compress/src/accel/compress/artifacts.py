@@ -38,8 +38,9 @@ Artifact = nn.Module | OnnxModel | ExportedModel
 
 def external_data_files(path: Path) -> list[Path]:
     """External-data files an ONNX model refers to (without loading its weights)."""
-    import onnx
+    from accel.core.optional import require
 
+    onnx = require("onnx", ORT_EXTRA, "reading an ONNX model")
     model = onnx.load(str(path), load_external_data=False)
     names = {
         entry.value
@@ -79,14 +80,10 @@ def is_program_module(model: Any) -> bool:
 
 
 def load_program(path: Path, *, trust: bool | None = None) -> Any:
-    """A `torch.export` program, opened by accel-core's checked loader (no pickle runs unless
-    the file is trusted), with the int8 ops a PT2E program refers to registered first (they
-    live in a module torch does not import by itself)."""
-    import torch.ao.quantization.fx._decomposed  # noqa: F401 - registers torch.ops.quantized_decomposed
+    """A `torch.export` program, opened by accel-core's checked loader (PT2E ops registered)."""
+    from accel.core.inference import open_program
 
-    from accel.core.export_archive import load_exported_program
-
-    return load_exported_program(path, trust=trust)
+    return open_program(path, trust=trust)
 
 
 def set_eval(model: nn.Module) -> nn.Module:
@@ -100,56 +97,26 @@ def set_eval(model: nn.Module) -> nn.Module:
         return model
 
 
+ORT_EXTRA = "accel-compress[ort]"  # what a missing ONNX Runtime says to install
+
+
 class Runner:
-    """Runs an artifact on a batch of inputs: `runner(x) -> y` (tensors in, tensors out)."""
+    """Runs an artifact on a batch of inputs: `runner(x) -> y` (tensors in, tensors out),
+    through accel-core's one runner (`accel.core.inference`)."""
 
     def __init__(self, artifact: Any, threads: int | None = None) -> None:
         self.artifact = artifact
         self.threads = threads or torch.get_num_threads()
         self._call = self._make()
 
-    def __call__(self, inputs: torch.Tensor) -> torch.Tensor:
+    def __call__(self, inputs: Any) -> torch.Tensor:
         return self._call(inputs)
 
     def _make(self) -> Any:
+        from accel.core.inference import onnx_predictor, torch_predictor
+
         if isinstance(self.artifact, OnnxModel):
-            return onnx_runner(self.artifact.path, self.threads)
-        module = self.artifact
+            return onnx_predictor(self.artifact.path, threads=self.threads, package=ORT_EXTRA)
         if isinstance(self.artifact, ExportedModel):
-            module = load_program(self.artifact.path).module()
-        if not isinstance(module, nn.Module) and not callable(module):
-            raise TypeError(f"cannot run a {type(module).__name__}: expected a model")
-
-        def run(inputs: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
-                return first_tensor(module(inputs))
-
-        return run
-
-
-def onnx_runner(path: Path, threads: int) -> Any:
-    """An ONNX Runtime session on the CPU as a tensor function."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.log_severity_level = 3
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-
-    def run(inputs: torch.Tensor) -> torch.Tensor:
-        array = inputs.detach().cpu().float().numpy()
-        return torch.from_numpy(session.run(None, {name: array})[0])
-
-    return run
-
-
-def first_tensor(output: Any) -> torch.Tensor:
-    """The main output of a model that may return a tuple, list or dict."""
-    if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, dict):
-        return first_tensor(next(iter(output.values())))
-    if isinstance(output, list | tuple):
-        return first_tensor(output[0])
-    raise TypeError(f"model returned a {type(output).__name__}, expected tensors")
+            return torch_predictor(load_program(self.artifact.path).module())
+        return torch_predictor(self.artifact)

@@ -21,6 +21,7 @@ from torch import nn
 from accel.compress.arch import build_arch
 from accel.compress.spec import load_pruned
 from accel.core.errors import ConfigError
+from accel.core.pruned import is_pruned_folder
 from accel.core.trust import TRUST_FLAG, UntrustedFileError, files_trusted
 
 ARCH_HINT = "pass --arch NAME (a model in `accel registry list models`)"
@@ -40,7 +41,7 @@ def load_model(path: str | Path, *, arch: str | None = None, trust: bool | None 
     trust = files_trusted() if trust is None else trust
     if not path.exists():
         raise ConfigError(f"model file {path} does not exist")
-    if (path / "channels.json").is_file() or path.suffix == ".json":
+    if is_pruned_folder(path):
         return load_pruned(path, arch=arch, trust=trust)
     if path.is_dir() or path.name == "last":
         return rebuild_checkpoint(path, trust)
@@ -74,9 +75,10 @@ def archive_kind(path: Path) -> str:
 
 def open_onnx(path: Path) -> Any:
     """An ONNX file, checked to parse (a text file named .onnx is one line, not a crash)."""
-    import onnx
+    from accel.compress.artifacts import ORT_EXTRA, OnnxModel
+    from accel.core.optional import require
 
-    from accel.compress.artifacts import OnnxModel
+    onnx = require("onnx", ORT_EXTRA, "reading an ONNX model")
 
     try:
         onnx.load(str(path), load_external_data=False)

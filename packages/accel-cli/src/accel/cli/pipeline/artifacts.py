@@ -6,19 +6,22 @@ from pathlib import Path
 from typing import Any
 
 from accel.core.errors import ConfigError
+from accel.core.outputs import MARKER as OWNER_MARKER
 
 FILE_FORMATS = {".onnx": "onnx", ".pt2": "pt2"}
 FORMATS = ("checkpoint", "module", *FILE_FORMATS.values())  # every format a step may leave
 
 
 def describe(artifact: Any, step_dir: Path, spec: Any) -> dict[str, Any]:
-    """Save a torch model as `model.safetensors`; record a file artifact (ONNX, pt2) as is."""
+    """Save a torch model in accel's pruned-model format (the folder `accel compress` writes
+    and opens: weights + channel spec naming the architecture `spec`); record a file artifact
+    (ONNX, pt2) as is."""
     from torch import nn
 
-    from accel.cli.pipeline.modules import save_module
+    from accel.core.pruned import save_pruned
 
     if isinstance(artifact, nn.Module):
-        path = save_module(artifact, spec, step_dir / "model.safetensors")
+        path = save_pruned(getattr(artifact, "_orig_mod", artifact), step_dir / "model", spec)
         return {"format": "module", "path": str(path), "spec": spec}
     file = getattr(artifact, "path", None)
     if file is not None and Path(file).suffix in FILE_FORMATS:
@@ -36,9 +39,9 @@ def open_module(record: dict[str, Any], step: str) -> Any:
 
         return rebuild_model(record["path"])
     if record["format"] == "module":
-        from accel.cli.pipeline.modules import load_module
+        from accel.core.pruned import load_pruned
 
-        return load_module(Path(record["path"]))
+        return load_pruned(record["path"])
     raise ConfigError(
         f"pipeline step '{step}' needs a torch model but the previous step left a "
         f"{record['format']} file ({record['path']}): put it before the step that exports"
@@ -49,7 +52,7 @@ def files_of(record: dict[str, Any]) -> list[Path]:
     """Every file an artifact consists of (ONNX external data included)."""
     path = Path(record["path"])
     if path.is_dir():
-        return [p for p in path.rglob("*") if p.is_file()]
+        return [p for p in path.rglob("*") if p.is_file() and p.name != OWNER_MARKER]
     extra = [p for p in path.parent.glob(f"{path.name}.data") if p.is_file()]
     return [path, *extra]
 

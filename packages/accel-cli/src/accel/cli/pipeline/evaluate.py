@@ -1,4 +1,5 @@
-"""Accuracy of any artifact (torch model or ONNX file) on the test split, the same way for all."""
+"""Accuracy of any artifact (torch model or ONNX/pt2 file) on the test split, the same way for
+all: through accel-core's one runner, as `accel compress` runs them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from accel.core.errors import ConfigError
 
 
 def accuracy(record: dict[str, Any], loader: Any, step: str) -> float:
-    """Top-1 accuracy of the artifact `record` over `loader`'s `(inputs, targets)` batches."""
+    """Top-1 accuracy (a fraction) of the artifact `record` over `(inputs, targets)` batches."""
     predict = _predictor(record, step)
     correct = total = 0
     for inputs, targets in loader:
@@ -21,36 +22,10 @@ def accuracy(record: dict[str, Any], loader: Any, step: str) -> float:
 
 
 def _predictor(record: dict[str, Any], step: str) -> Any:
-    import torch
+    from accel.core.inference import predictor
 
-    if record["format"] == "onnx":
-        return _onnx_predictor(record["path"])
-    if record["format"] == "pt2":
-        from accel.core.export_archive import load_exported_program
-
-        program = load_exported_program(record["path"]).module()  # checked: nothing unpickled
-        return lambda x: program(x)
+    if record["format"] in ("onnx", "pt2"):
+        return predictor(record["path"])  # a .pt2 through the checked loader: nothing unpickled
     from accel.cli.pipeline.artifacts import open_module
 
-    model = open_module(record, step).eval()
-
-    def run(x: Any) -> Any:
-        with torch.no_grad():
-            return model(x)
-
-    return run
-
-
-def _onnx_predictor(path: str) -> Any:
-    import torch
-
-    from accel.core.optional import require
-
-    ort = require("onnxruntime", "onnxruntime", "evaluating an ONNX model")
-    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-
-    def run(x: Any) -> Any:
-        return torch.from_numpy(session.run(None, {name: x.numpy()})[0])
-
-    return run
+    return predictor(open_module(record, step).eval())

@@ -55,30 +55,13 @@ def train_step(
 def finetune_step(
     spec: Any, config: Any, previous: Any, step_dir: Path, history: Any, tracker: Any = None
 ) -> StepResult:
-    """Train the previous step's model further (e.g. after pruning) with the runtime's Trainer."""
-    from accel.cli.runtime_bridge import shared_run_dir, to_runtime
-    from accel.core.registry import build
-    from accel.core.runtime.components import resolve_scheduler
-    from accel.core.runtime.config import trainer_from_context
-    from accel.core.runtime.context import build_context
+    """Train the previous step's model further (e.g. after pruning): the same fit as `train`,
+    with the optimizer, loss, scheduler and epochs of the run's config (and the step's
+    `config:` changes), on that model instead of a fresh one."""
+    from accel.cli.runtime_bridge import run_stage
 
     model = open_module(_need(previous, spec), spec["name"])
-    cfg = to_runtime(step_config(spec, config, step_dir))
-    with shared_run_dir(step_dir):
-        ctx = build_context(cfg, "fit")
-        if tracker is not None:
-            ctx.tracker = tracker
-        optimizer = build("optimizers", cfg["optimizer"], params=model.parameters())
-        scheduler = resolve_scheduler(cfg.get("scheduler"), optimizer)
-        metrics = trainer_from_context(ctx).fit(
-            model,
-            ctx.train_loader,
-            ctx.val_loader,
-            optimizer=optimizer,
-            loss=ctx.loss,
-            scheduler=scheduler,
-            metrics=ctx.metrics,
-        )
+    metrics = run_stage(step_config(spec, config, step_dir), "fit", tracker=tracker, model=model)
     return describe(model, step_dir, _spec_of(previous)), dict(metrics)
 
 
@@ -175,10 +158,9 @@ def _spec_of(record: dict[str, Any] | None) -> Any:
         return None
     if "spec" in record:
         return record["spec"]
-    from accel.core.checkpoint import checkpoint_section, load_checkpoint
+    from accel.core.checkpoint import checkpoint_section, read_manifest
 
-    manifest, _ = load_checkpoint(record["path"])
-    return checkpoint_section(manifest, "model.spec")
+    return checkpoint_section(read_manifest(record["path"]), "model.spec")  # no tensor read
 
 
 # steps whose Trainer reports to the tracker itself (they take a `tracker=` child run)

@@ -1,16 +1,25 @@
-"""`finetune`: a short supervised fine-tune (e.g. after pruning) on the context's training data."""
+"""`finetune`: a short supervised fine-tune (e.g. after pruning) on the context's training data.
+
+The optimizer and the loss are registry specs, as in a training config (`{name: sgd, lr: 0.01,
+momentum: 0.9}`, `cross_entropy`), built through accel-core's registry; the fit is accel-core's
+Trainer, the one `accel train` and the pipeline's fine-tune step use.
+"""
 
 from __future__ import annotations
 
 import tempfile
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
-import torch
 from torch import nn
 
 from accel.core.errors import ConfigError
 from accel.core.passes import PassContext
+
+Spec = str | Mapping[str, Any]
+DEFAULT_OPTIMIZER: Spec = {"name": "adam", "lr": 1e-3}
+DEFAULT_LOSS: Spec = "cross_entropy"
 
 
 def finetune(
@@ -18,13 +27,19 @@ def finetune(
     data: Any,
     *,
     epochs: int = 2,
-    lr: float = 1e-3,
+    optimizer: Spec = DEFAULT_OPTIMIZER,
+    loss: Spec = DEFAULT_LOSS,
     max_batches: int | None = None,
 ) -> nn.Module:
-    """Train `model` in place with Adam + cross-entropy over `(inputs, targets)` batches,
-    using accel-core's Trainer (no callbacks, no checkpoints: a scratch run directory)."""
+    """Train `model` in place over `(inputs, targets)` batches with the `optimizer` and `loss`
+    the specs name (no callbacks, no checkpoints: a scratch run directory)."""
+    from accel.core.registry import build
     from accel.core.runtime import Trainer
 
+    built_optimizer = build(
+        "optimizers", optimizer, config_key="finetune.optimizer", params=model.parameters()
+    )
+    built_loss = build("losses", loss, config_key="finetune.loss")
     with (
         tempfile.TemporaryDirectory(prefix="accel-finetune-") as run_dir,
         warnings.catch_warnings(),
@@ -38,12 +53,7 @@ def finetune(
             default_callbacks=False,
             device=device_of(model),
         )
-        trainer.fit(
-            model,
-            data,
-            optimizer=torch.optim.Adam(model.parameters(), lr=lr),
-            loss=nn.CrossEntropyLoss(),
-        )
+        trainer.fit(model, data, optimizer=built_optimizer, loss=built_loss)
     return model.eval()
 
 
@@ -53,12 +63,30 @@ def device_of(model: nn.Module) -> str:
 
 
 class Finetune:
-    """Recover accuracy lost to pruning: `epochs` of training on `context.train_data`."""
+    """Recover accuracy lost to pruning: `epochs` of training on `context.train_data`.
+
+    `optimizer` and `loss` are registry specs (default Adam at `lr` 1e-3, cross-entropy);
+    `lr` is a shortcut that sets the optimizer's learning rate.
+    """
 
     timed = False  # changes format or weights, not speed: never dropped as slower
 
-    def __init__(self, epochs: int = 2, lr: float = 1e-3, max_batches: int | None = None) -> None:
-        self.epochs, self.lr, self.max_batches = epochs, lr, max_batches
+    def __init__(
+        self,
+        epochs: int = 2,
+        *,
+        optimizer: Spec = DEFAULT_OPTIMIZER,
+        loss: Spec = DEFAULT_LOSS,
+        lr: float | None = None,
+        max_batches: int | None = None,
+    ) -> None:
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+            raise ConfigError(f"finetune: epochs must be an int >= 0, got {epochs!r}")
+        if lr is not None:
+            base = {"name": optimizer} if isinstance(optimizer, str) else dict(optimizer)
+            optimizer = {**base, "lr": lr}
+        self.epochs, self.optimizer, self.loss = epochs, optimizer, loss
+        self.max_batches = max_batches
 
     def __call__(self, model: Any, context: PassContext) -> Any:
         if not isinstance(model, nn.Module):
@@ -68,7 +96,12 @@ class Finetune:
             report.notes.append("no training data: pass --train-data to fine-tune after pruning")
             return model
         finetune(
-            model, context.train_data, epochs=self.epochs, lr=self.lr, max_batches=self.max_batches
+            model,
+            context.train_data,
+            epochs=self.epochs,
+            optimizer=self.optimizer,
+            loss=self.loss,
+            max_batches=self.max_batches,
         )
-        context.record("finetune", epochs=self.epochs, lr=self.lr)
+        context.record("finetune", epochs=self.epochs, optimizer=self.optimizer, loss=self.loss)
         return model

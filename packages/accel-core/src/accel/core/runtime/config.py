@@ -52,16 +52,17 @@ def test_in_memory(ctx: Context, trainer: Trainer) -> dict[str, float]:
 
 
 def run_from_config(
-    cfg: Mapping[str, Any], stage: str = "fit", *, tracker: Any = None
+    cfg: Mapping[str, Any], stage: str = "fit", *, tracker: Any = None, model: Any = None
 ) -> dict[str, float]:
     """Build a Context through the registry and run `stage` ("fit+test": fit, then test the
     last weights, from the one Context); return its metrics.
 
     `tracker`, when given, replaces the config's: e.g. a child run of a pipeline or a sweep.
+    `model`, when given, replaces the one `config.model` would build (a model to fine-tune).
     """
     if stage not in STAGES:
         raise ConfigError(f"stage {stage!r} is not valid; use one of {', '.join(STAGES)}")
-    ctx = build_context(cfg, "fit" if stage == "fit+test" else stage)
+    ctx = build_context(cfg, "fit" if stage == "fit+test" else stage, model=model)
     if tracker is not None:
         ctx.tracker = tracker
     trainer = trainer_from_context(ctx)

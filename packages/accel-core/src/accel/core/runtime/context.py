@@ -105,8 +105,11 @@ def model_spec(spec: Any, num_classes: int | None, input_shape: Any = None) -> A
     return spec
 
 
-def build_context(cfg: Mapping[str, Any], stage: str = "fit") -> Context:
-    """Seed, then build data, model, optimizer, scheduler, loss, metrics, callbacks, tracker."""
+def build_context(cfg: Mapping[str, Any], stage: str = "fit", *, model: Any = None) -> Context:
+    """Seed, then build data, model, optimizer, scheduler, loss, metrics, callbacks, tracker.
+
+    `model`, when given, is used instead of building `config.model` (e.g. a pruned model to
+    fine-tune: its optimizer is built on its own parameters)."""
     config = check_config(cfg, stage)
     trainer_options = dict(config.get("trainer") or {})
     seed = config.get("seed", trainer_options.get("seed"))
@@ -116,7 +119,8 @@ def build_context(cfg: Mapping[str, Any], stage: str = "fit") -> Context:
     data = build("datasets", config["data"], config_key="data")
     num_classes = getattr(data, "num_classes", None)
     config["model"] = model_spec(config["model"], num_classes, getattr(data, "input_shape", None))
-    model = build("models", config["model"], config_key="model")
+    if model is None:
+        model = build("models", config["model"], config_key="model")
     optimizer = scheduler = None
     if stage == "fit":
         optimizer = build(

@@ -1,0 +1,66 @@
+"""One runner for torch modules, `.pt2` programs and ONNX files: the same outputs from each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from accel.core.inference import first_tensor, predictor, to_numpy
+
+
+class TwoInputs(nn.Module):
+    """Token ids (int64) and a float mask: the signature of a text encoder."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(10, 4)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.embed(ids) * mask.unsqueeze(-1)
+        return hidden.sum(1), hidden
+
+
+def test_a_module_with_several_inputs_runs_and_gives_its_main_output() -> None:
+    model = TwoInputs().eval()
+    ids, mask = torch.tensor([[1, 2, 3]]), torch.tensor([[1.0, 1.0, 0.0]])
+    out = predictor(model)((ids, mask))
+    assert torch.equal(out, model(ids, mask)[0])
+    assert not out.requires_grad
+
+
+def test_a_pt2_program_runs_like_its_module(tmp_path: Path) -> None:
+    model = nn.Sequential(nn.Linear(3, 2)).eval()
+    x = torch.randn(4, 3)
+    path = tmp_path / "m.pt2"
+    torch.export.save(torch.export.export(model, (x,)), str(path))
+    assert torch.allclose(predictor(path)(x), model(x))
+
+
+def test_an_onnx_file_runs_like_its_module(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    model = nn.Sequential(nn.Linear(3, 2)).eval()
+    x = torch.randn(4, 3)
+    path = tmp_path / "m.onnx"
+    torch.onnx.export(model, (x,), str(path), dynamo=True)
+    assert torch.allclose(predictor(path, threads=1)(x), model(x), atol=1e-5)
+    with pytest.raises(ValueError, match=r"takes 1 inputs"):
+        predictor(path)((x, x))
+
+
+def test_integer_inputs_keep_their_dtype_and_floats_become_float32() -> None:
+    assert to_numpy(torch.tensor([1, 2])).dtype.name == "int64"
+    assert to_numpy(torch.tensor([1.0], dtype=torch.float64)).dtype.name == "float32"
+    assert to_numpy(torch.tensor([True])).dtype.name == "bool"
+
+
+def test_first_tensor_unwraps_dicts_and_tuples_and_refuses_others() -> None:
+    t = torch.ones(1)
+    assert first_tensor({"logits": (t, None)}) is t
+    with pytest.raises(TypeError, match="returned a str"):
+        first_tensor("no")
+    with pytest.raises(ValueError, match=r"expected an \.onnx or \.pt2 file"):
+        predictor("model.bin")
