@@ -177,6 +177,11 @@ def test_bad_options_are_named(run_dir):
         MlflowTracker(uri="sqlite:///x.db", run_dir=run_dir, queue_size=0)
 
 
+def test_options_are_keyword_only_so_two_can_never_swap(run_dir):
+    with pytest.raises(TypeError, match="positional"):
+        MlflowTracker("sqlite:///x.db", "accel")  # type: ignore[misc]
+
+
 def test_default_store_is_a_sqlite_file_in_the_project(monkeypatch, tmp_path):
     from mlflow import MlflowClient
 

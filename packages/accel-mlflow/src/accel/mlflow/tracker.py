@@ -51,6 +51,7 @@ class MlflowTracker:
 
     def __init__(
         self,
+        *,
         uri: str | None = None,
         experiment: str = "accel",
         run_name: str | None = None,
@@ -66,7 +67,6 @@ class MlflowTracker:
         plots: bool = True,
         parent_run_id: str | None = None,
         http_retries: int = 1,
-        _parent_dir: Path | None = None,
     ) -> None:
         if queue_size < 1 or flush_interval <= 0 or flush_timeout < 0:
             raise ConfigError(
@@ -88,7 +88,7 @@ class MlflowTracker:
         self.flush_timeout = flush_timeout
         self.plots = plots
         self.parent_run_id = parent_run_id
-        self._parent_dir = _parent_dir
+        self._parent_dir: Path | None = None  # set on a nested run: its parent's state dir
         self._worker: Worker | None = None
         self._link: SenderLink | None = None
         self._parent: MlflowTracker | None = None
@@ -257,8 +257,8 @@ class MlflowTracker:
         }
         if run_dir is None:
             run_dir = self.directory / "children" / sanitize_key(name).replace("/", "_")
-        child = MlflowTracker(run_dir=run_dir, _parent_dir=self.directory, **settings)
-        child._parent = self
+        child = MlflowTracker(run_dir=run_dir, **settings)
+        child._parent, child._parent_dir = self, self.directory
         return child
 
     def flush(self, timeout: float | None = None) -> bool:
