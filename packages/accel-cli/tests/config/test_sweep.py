@@ -103,3 +103,35 @@ def test_validating_a_sweep_composes_each_choice_once(tiny_project: Path) -> Non
 def test_a_bad_job_in_a_sweep_names_its_value(tiny_project: Path) -> None:
     with pytest.raises(ConfigError, match=r"seed=-1: expected an int in \[0, 4294967295\]"):
         check_jobs(expand_sweep(["seed=0,1,-1"]))
+
+
+def test_jobs_are_in_hydra_basic_sweepers_order() -> None:
+    """The product Hydra's basic sweeper makes (the last key varies fastest; values written
+    back in Hydra's grammar; a key given twice keeps its first place and its last value)."""
+    jobs = expand_sweep(["a=1,2", "b=x,y", "seed=range(0,2)", "model=resnet20,resnet56", "c=3"])
+    assert jobs[:3] == [
+        ["a=1", "b=x", "seed=0", "model=resnet20", "c=3"],
+        ["a=1", "b=x", "seed=0", "model=resnet56", "c=3"],
+        ["a=1", "b=x", "seed=1", "model=resnet20", "c=3"],
+    ]
+    assert len(jobs) == 16
+    assert jobs[-1] == ["a=2", "b=y", "seed=1", "model=resnet56", "c=3"]
+    assert expand_sweep(["a=1,2", "b=x,y"]) == [
+        ["a=1", "b=x"],
+        ["a=1", "b=y"],
+        ["a=2", "b=x"],
+        ["a=2", "b=y"],
+    ]
+    assert expand_sweep(["a=1", "b=x", "a=2,3", "~callbacks.progress"]) == [
+        ["a=2", "b=x", "~callbacks.progress=null"],
+        ["a=3", "b=x", "~callbacks.progress=null"],
+    ]
+    assert expand_sweep(["+g={k: 1}", "++h=[1, 2]", "lr=range(0.1,0.3,0.1)"]) == [
+        ["+g={k:1}", "++h=[1,2]", "lr=0.1"],
+        ["+g={k:1}", "++h=[1,2]", "lr=0.2"],
+    ]
+
+
+def test_a_sweep_that_cannot_be_listed_is_one_line() -> None:
+    with pytest.raises(ConfigError, match=r"sweep 'seed=interval\(0,1\)'.*does not support"):
+        expand_sweep(["seed=interval(0,1)"])

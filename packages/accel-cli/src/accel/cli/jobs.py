@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from accel.cli.config.compose import compose_many
+from accel.cli.config.compose import Composer, compose_many
 from accel.cli.config.load import check_jobs, load_config, resolve
 from accel.cli.config.rundir import claim_run_dir, log_to, save_run_files
 from accel.cli.config.sweep import expand_sweep
@@ -43,20 +43,29 @@ def print_configs(overrides: list[str], multirun: bool, *, yes: bool = False) ->
 
 
 def run_jobs(
-    overrides: list[str], multirun: bool, job: Job, *, yes: bool = False
+    overrides: list[str],
+    multirun: bool,
+    job: Job,
+    *,
+    yes: bool = False,
+    composer: Composer | None = None,
 ) -> list[tuple[Path, Any]]:
-    """Validate every job first (a bad sweep fails before any training), then run each."""
+    """Validate every job first (a bad sweep fails before any training), then run each.
+
+    `composer`: the one a command used to read the config before (so it is not composed
+    again); each job is composed once: checked, then run from the same composition."""
     if launched_externally():
         return run_launched_job(overrides, multirun, job)
     jobs = job_overrides(overrides, multirun, yes=yes)
-    checked = check_jobs(jobs)
+    composer = Composer() if composer is None else composer
+    checked = check_jobs(jobs, composer)
     tracked = multirun and len(jobs) > 1 and bool(checked[0].get("tracker"))
     results = []
-    with sweep_run(overrides, jobs, tracked) as parent:
+    with sweep_run(overrides, jobs, tracked, composer) as parent:
         for index, each in enumerate(jobs):
             number = index if multirun else None
             claim = partial(claim_run_dir, job=number)
-            loaded = load_config(each, check=False, claim=claim)  # checked above
+            loaded = load_config(each, check=False, claim=claim, composer=composer)  # checked
             run_dir = Path(loaded.config["trainer"]["run_dir"])
             fill_tracker_overrides(loaded.config, each)
             save_run_files(run_dir, loaded.config, each)
@@ -74,18 +83,26 @@ def run_jobs(
 
 
 @contextmanager
-def sweep_run(overrides: list[str], jobs: list[list[str]], tracked: bool) -> Iterator[Any]:
+def sweep_run(
+    overrides: list[str], jobs: list[list[str]], tracked: bool, composer: Composer
+) -> Iterator[Any]:
     """A `tracked` sweep (several jobs, a tracker configured) is one parent run (in
-    `<base>-sweep`) whose children are the jobs, when the tracker nests; otherwise None."""
+    `<base>-sweep`) whose children are the jobs, when the tracker nests; otherwise None.
+    `composer`: the one that composed and checked the jobs."""
     if not tracked:
         yield None
         return
-    loaded = load_config(jobs[0], claim=lambda base: claim_run_dir(f"{base}-sweep"))
+    loaded = load_config(jobs[0], check=False, claim=claim_sweep_dir, composer=composer)
     sweep_dir = Path(loaded.config["trainer"]["run_dir"])
     fill_tracker_overrides(loaded.config, overrides)
     params = {"sweep.overrides": " ".join(overrides), "sweep.jobs": len(jobs)}
     with parent_run(loaded.config, sweep_dir, "sweep", params=params) as parent:
         yield parent
+
+
+def claim_sweep_dir(base: str) -> Path:
+    """The sweep's own folder, beside its jobs' (`<base>-sweep`)."""
+    return claim_run_dir(f"{base}-sweep")
 
 
 def run_launched_job(overrides: list[str], multirun: bool, job: Job) -> list[tuple[Path, Any]]:
@@ -95,11 +112,12 @@ def run_launched_job(overrides: list[str], multirun: bool, job: Job) -> list[tup
         raise ConfigError(
             "-m (a sweep) cannot run under torchrun or accelerate launch: launch one job at a time"
         )
-    checked = load_config(overrides).config  # every process: a bad config fails everywhere
+    composer = Composer()  # one composition, checked, then claimed by process 0
+    checked = load_config(overrides, composer=composer).config  # a bad config fails everywhere
     device = str((checked.get("trainer") or {}).get("device", "auto"))
     config = None
     if is_main_rank():
-        config = load_config(overrides, claim=claim_run_dir).config
+        config = load_config(overrides, check=False, claim=claim_run_dir, composer=composer).config
         fill_tracker_overrides(config, overrides)
         save_run_files(Path(config["trainer"]["run_dir"]), config, overrides)
     config = share_config(config, device)

@@ -42,6 +42,7 @@ def analyze_model_command(
     cfg: bool = CFG,
     trust_file: bool = TRUST_FILE,
 ) -> None:
+    from accel.cli.config.compose import Composer
     from accel.cli.config.load import load_config
     from accel.cli.file_policy import file_policy, project_targets, user_targets
     from accel.cli.jobs import print_configs, run_jobs
@@ -51,14 +52,15 @@ def analyze_model_command(
         print_configs(overrides or [], False)
         return
     shape = parse_shape(input_shape)
-    config = load_config(overrides or []).config
+    composer = Composer()  # the job runs from this composition: composed once
+    config = load_config(overrides or [], composer=composer).config
     with file_policy(trust_file, user_targets(config) | project_targets()):
         model, sample_shape = build_model_and_shape(config, shape)  # before a run dir is made
 
         def job(config: dict[str, Any], run_dir: Path) -> dict[str, Any]:
             return analyze(model, sample_shape, run_dir, runs, layers)
 
-        run_jobs(overrides or [], False, job)
+        run_jobs(overrides or [], False, job, composer=composer)
 
 
 def parse_shape(text: str | None) -> tuple[int, ...] | None:

@@ -57,13 +57,16 @@ def run_command(
 
 def start_run(overrides: list[str]) -> None:
     """A new pipeline run; the checkpoints it makes may name the user's own `_target_`s."""
+    from accel.cli.config.compose import Composer
     from accel.cli.config.load import load_config
     from accel.cli.file_policy import allowing_user_targets
     from accel.cli.jobs import run_jobs
     from accel.cli.pipeline.runner import check_pipeline, run_pipeline
 
-    check_pipeline(load_config(overrides).config)
-    for run_dir, report in run_jobs(overrides, False, allowing_user_targets(run_pipeline)):
+    composer = Composer()  # the job runs from this composition: composed once
+    check_pipeline(load_config(overrides, composer=composer).config)
+    job = allowing_user_targets(run_pipeline)
+    for run_dir, report in run_jobs(overrides, False, job, composer=composer):
         print_report(run_dir, report)
 
 

@@ -31,6 +31,7 @@ def run_test(
     cfg: bool = CFG,
     trust_file: bool = TRUST_FILE,
 ) -> None:
+    from accel.cli.config.compose import Composer
     from accel.cli.config.load import load_config
     from accel.cli.file_policy import file_policy, project_targets, user_targets
     from accel.cli.jobs import print_configs, print_summary, run_jobs
@@ -38,7 +39,8 @@ def run_test(
     if cfg:
         print_configs(overrides or [], False)
         return
-    config = load_config(overrides or []).config
+    composer = Composer()  # the job runs from this composition: composed once
+    config = load_config(overrides or [], composer=composer).config
     check_ckpt(config.get("ckpt"))
     model_given = any(o.lstrip("+~").startswith("model") for o in overrides or [])
     with file_policy(trust_file, user_targets(config) | project_targets()):
@@ -47,7 +49,7 @@ def run_test(
         def job(config: dict[str, Any], run_dir: Path) -> Any:
             return evaluate(config, run_dir, None if model_given else spec)
 
-        for run_dir, result in run_jobs(overrides or [], False, job):
+        for run_dir, result in run_jobs(overrides or [], False, job, composer=composer):
             print_summary("accel test", run_dir, stats(result))
 
 

@@ -23,7 +23,6 @@ from accel.cli.config.groups import (
 from accel.cli.config.overrides import MAX_NESTING, prepare_overrides
 from accel.core.errors import ConfigError
 
-PACKAGED_CONFIGS = "pkg://accel.cli.conf"
 PACKAGED_DIR = Path(__file__).resolve().parent.parent / "conf"
 PROJECT_ENV = "ACCEL_CONFIGS"
 
@@ -44,10 +43,15 @@ def compose(overrides: list[str] | tuple[str, ...] = (), project: Path | None = 
     project = project_dir() if project is None else project
     overrides = prepare_overrides(overrides)
     with composition_errors(overrides, project):
-        _initialize(project)
-        from hydra import compose as hydra_compose
+        return hydra_compose(overrides, project)
 
-        return hydra_compose(config_name=primary_name(project), overrides=list(overrides))
+
+def hydra_compose(overrides: list[str], project: Path) -> Any:
+    """The one call of Hydra's `compose`, with Hydra initialized for `project` around it."""
+    from hydra import compose as compose_config
+
+    with hydra_for(project):
+        return compose_config(config_name=primary_name(project), overrides=list(overrides))
 
 
 @dataclass(frozen=True)
@@ -59,41 +63,63 @@ class Composed:
     base: Any
 
 
-def compose_many(jobs: list[list[str]], project: Path | None = None) -> Iterator[Composed]:
-    """The composed config of each job, in order (lazily: a bad job stops the rest).
+class Composer:
+    """Composes jobs for one project, each distinct set of group choices once: the other
+    overrides are applied to a copy, as Hydra itself does after composing the defaults list,
+    so the 1,000 jobs of a sweep take seconds, not minutes, and a job composed again (checked,
+    then run) is not composed by Hydra again."""
 
-    Each distinct set of group choices is composed once; the other overrides are applied to a
-    copy, as Hydra itself does after composing the defaults list, so the 1,000 jobs of a sweep
-    take seconds, not minutes (and one job composes once)."""
-    project = project_dir() if project is None else project
-    bases: dict[tuple[str, ...], Any] = {}
-    for job in jobs:
-        overrides = prepare_overrides(job)
-        groups, values = split_overrides(overrides, project)
+    def __init__(self, project: Path | None = None) -> None:
+        self.project = project_dir() if project is None else project
+        self._bases: dict[tuple[str, ...], Any] = {}
+        self._groups: dict[str, bool] = {}  # key -> whether it names a config group
+
+    def job(self, overrides: list[str]) -> Composed:
+        """The job's composed config, from the composition of its group choices."""
+        prepared = prepare_overrides(overrides)
+        groups, values = self.split(prepared)
         key = tuple(o.input_line for o in groups)
-        if key not in bases:
-            bases[key] = compose(list(key), project)
-        yield Composed(apply_overrides(bases[key], values, overrides, project), bases[key])
+        if key not in self._bases:
+            self._bases[key] = compose(list(key), self.project)
+        base = self._bases[key]
+        return Composed(apply_overrides(base, values, prepared, self.project), base)
+
+    def split(self, overrides: list[str]) -> tuple[list[Any], list[Any]]:
+        """Parsed `overrides` split as Hydra splits them: group choices, then config values."""
+        from hydra.core.override_parser.overrides_parser import OverridesParser
+
+        with composition_errors(overrides, self.project):
+            parsed = OverridesParser.create().parse_overrides(overrides=overrides)
+            check_no_sweep(parsed)
+            self._learn_groups({o.key_or_group for o in parsed} - set(self._groups))
+        groups: list[Any] = []
+        values: list[Any] = []
+        for override in parsed:  # `model={...}` sets values: it is no group choice
+            is_group = self._groups[override.key_or_group]
+            is_choice = is_group and not isinstance(override.value(), dict)
+            (groups if is_choice else values).append(override)
+        return groups, values
+
+    def _learn_groups(self, keys: set[str]) -> None:
+        """Whether each of `keys` names a config group (one with options) in this project."""
+        from hydra.core.global_hydra import GlobalHydra
+
+        if not keys:
+            return
+        with hydra_for(self.project):
+            loader = GlobalHydra.instance().config_loader()
+            for key in keys:
+                self._groups[key] = bool(loader.get_group_options(key))
 
 
-def split_overrides(overrides: list[str], project: Path) -> tuple[list[Any], list[Any]]:
-    """Parsed `overrides` split as Hydra splits them: group choices, then config values."""
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    with composition_errors(overrides, project):
-        parsed = OverridesParser.create().parse_overrides(overrides=overrides)
-        check_no_sweep(parsed)
-        if _INITIALIZED.get("project") != project:
-            _initialize(project)
-    loader = GlobalHydra.instance().config_loader()
-    groups: list[Any] = []
-    values: list[Any] = []
-    for override in parsed:
-        is_group = bool(loader.get_group_options(override.key_or_group))
-        is_dict = isinstance(override.value(), dict)
-        (groups if is_group and not is_dict else values).append(override)
-    return groups, values
+def compose_many(
+    jobs: list[list[str]], project: Path | None = None, *, composer: Composer | None = None
+) -> Iterator[Composed]:
+    """The composed config of each job, in order (lazily: a bad job stops the rest); each
+    distinct set of group choices is composed once (see `Composer`), by `composer` if given."""
+    composer = Composer(project) if composer is None else composer
+    for job in jobs:
+        yield composer.job(job)
 
 
 def check_no_sweep(parsed: list[Any]) -> None:
@@ -184,14 +210,13 @@ def yaml_message(error: Exception) -> str:
 
 def _valid_keys(message: str, overrides: Any, project: Path) -> str:
     """`valid keys: ...` of the parent of the unknown key in `message`, from a clean compose."""
-    from hydra import compose as hydra_compose
     from omegaconf import DictConfig, OmegaConf
 
     full_key = message.split(":", 1)[0]
     parent = full_key.rpartition(".")[0]
     groups = [o for o in overrides if "=" in o and "." not in o.split("=", 1)[0]]
     try:
-        clean = hydra_compose(config_name=primary_name(project), overrides=groups)
+        clean = hydra_compose(groups, project)
     except Exception:  # the listing is a courtesy: the error itself stands without it
         return "see accel train --cfg"
     node = OmegaConf.select(clean, parent) if parent else clean
@@ -203,8 +228,9 @@ def _valid_keys(message: str, overrides: Any, project: Path) -> str:
 def store_registry_options(project: Path) -> None:
     """Make every registered name without a config file a group option (`model=resnet56`).
 
-    The option is `{name: resnet56}`. Names that have a file are left alone (Hydra would
-    otherwise merge the two). Listing names reads package metadata only: nothing is imported.
+    The option is `{name: resnet56}`. Names that have a file are left alone (the file is the
+    option), and options made for names no longer registered, or that now have a file (another
+    project), are dropped. Listing names reads package metadata only: nothing is imported.
     """
     from hydra.core.config_store import ConfigStore
 
@@ -215,15 +241,25 @@ def store_registry_options(project: Path) -> None:
         kind = GROUP_KINDS[group]
         assert kind is not None
         files = file_options(group, project)
-        stored = store.repo.get(group, {})
-        for name in list(_STORED.get(group, ())):
-            stored.pop(f"{name}.yaml", None)
-        _STORED[group] = [n for n in registry(kind).names() if n not in files]
-        for name in _STORED[group]:
-            store.store(group=group, name=name, node={"name": name}, provider="registry")
+        names = [n for n in registry(kind).names() if n not in files]
+        drop_registry_options(store, group, keep=set(names))
+        for name in names:
+            store.store(group=group, name=name, node={"name": name}, provider=REGISTRY_PROVIDER)
 
 
-_STORED: dict[str, list[str]] = {}
+REGISTRY_PROVIDER = "registry"  # the ConfigStore provider of the options made above
+
+
+def drop_registry_options(store: Any, group: str, keep: set[str]) -> None:
+    """Remove from `store` the registry-made options of `group` not in `keep` (the store's
+    own records say which are ours: their provider)."""
+    from hydra.core.config_store import ConfigNode
+
+    options = store.repo.get(group, {})
+    for filename, node in list(options.items()):
+        ours = isinstance(node, ConfigNode) and node.provider == REGISTRY_PROVIDER
+        if ours and Path(filename).stem not in keep:
+            del options[filename]
 
 
 def file_options(group: str, project: Path) -> set[str]:
@@ -232,31 +268,20 @@ def file_options(group: str, project: Path) -> set[str]:
     return {p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.yaml")}
 
 
-def _initialize(project: Path) -> None:
-    """(Re)start Hydra with the search path: hydra, project, packaged defaults, schemas."""
-    from hydra._internal.config_search_path_impl import ConfigSearchPathImpl
-    from hydra._internal.hydra import Hydra
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.plugins import Plugins
-    from hydra.version import setbase
+@contextmanager
+def hydra_for(project: Path) -> Iterator[None]:
+    """Hydra initialized for `project` while the block runs (see `config.search_path`): the
+    project's folder, then the packaged one; the packaged one alone if the project has no
+    folder. Registry names become group options first."""
+    from accel.cli.config.search_path import hydra_initialized
 
-    setbase("1.3")  # no automatic schema matching between files and registry-made options
-    Plugins.instance()  # registers the file://, pkg:// and structured:// config sources
-
-    search_path = ConfigSearchPathImpl()
-    search_path.append("hydra", "pkg://hydra.conf")
-    if project.is_dir():
-        search_path.append("project", f"file://{project.resolve()}")
-    search_path.append("accel", PACKAGED_CONFIGS)
-    search_path.append("schema", "structured://")
     store_registry_options(project)
-    GlobalHydra.instance().clear()
-    _INITIALIZED.clear()
-    Hydra.create_main_hydra2(task_name="accel", config_search_path=search_path)
-    _INITIALIZED["project"] = project
-
-
-_INITIALIZED: dict[str, Path] = {}  # the project Hydra is initialized for now
+    if project.is_dir():
+        with hydra_initialized(project.resolve(), then=PACKAGED_DIR):
+            yield
+    else:
+        with hydra_initialized(PACKAGED_DIR):
+            yield
 
 
 def explain(error: BaseException, project: Path) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from accel.cli.config.compose import compose, compose_many, project_dir
+from accel.cli.config.compose import Composer, compose, compose_many, project_dir
 from accel.cli.config.groups import COMPONENT_GROUPS, GROUP_KINDS, GROUPS
 from accel.cli.config.validate import check_types, validate
 from accel.cli.config.values import check_values
@@ -35,34 +35,37 @@ def load_config(
     *,
     check: bool = True,
     claim: Callable[[str], Path] | None = None,
+    composer: Composer | None = None,
 ) -> Loaded:
     """Compose, validate and resolve; `${now:}` in the run dir is resolved exactly once here.
 
     `claim(base)` turns the resolved run dir into the folder actually used (e.g. `-1` added),
     before anything else is resolved, so `${trainer.run_dir}` elsewhere sees the final path.
+    `composer`: the one that composed (and checked) these overrides already, if any.
     """
     load_project_plugins()
-    composed = next(compose_many([overrides]))
+    composer = Composer() if composer is None else composer
+    composed = composer.job(overrides)
     config = composed.config
-    plain = resolve(config.copy())
     if check:
-        check_loaded(plain, reference_configs(overrides, composed.base))
-    if claim is not None:
-        plain = resolve(config, claim)
-    return Loaded(plain, list(overrides))
+        plain = resolve(config.copy())
+        check_loaded(plain, reference_configs(overrides, composed.base, composer.project))
+    return Loaded(resolve(config, claim), list(overrides))
 
 
-def check_jobs(jobs: list[list[str]]) -> list[dict[str, Any]]:
+def check_jobs(jobs: list[list[str]], composer: Composer | None = None) -> list[dict[str, Any]]:
     """Every job of a sweep composed, resolved and validated before any of them runs; each
-    distinct set of group choices is composed once (see `compose_many`), so a sweep of
-    1,000 seeds is checked in seconds, and the first bad job stops the check."""
+    distinct set of group choices is composed once (see `Composer`: pass the one that will
+    compose the jobs to run them, and they are not composed again), so a sweep of 1,000 seeds
+    is checked in seconds, and the first bad job stops the check."""
     load_project_plugins()
+    composer = Composer() if composer is None else composer
     references: dict[int, list[dict[str, Any]]] = {}
     checked = []
-    for job, composed in zip(jobs, compose_many(jobs), strict=True):
+    for job, composed in zip(jobs, compose_many(jobs, composer=composer), strict=True):
         plain = resolve(composed.config)
         if id(composed.base) not in references:
-            references[id(composed.base)] = reference_configs(job, composed.base)
+            references[id(composed.base)] = reference_configs(job, composed.base, composer.project)
         check_loaded(plain, references[id(composed.base)])
         checked.append(plain)
     return checked
@@ -119,17 +122,22 @@ def resolve(config: Any, claim: Callable[[str], Path] | None = None) -> dict[str
     return {str(k): v for k, v in plain.items()}
 
 
-def reference_configs(overrides: list[str], base: Any = None) -> list[dict[str, Any]]:
+def reference_configs(
+    overrides: list[str], base: Any = None, project: Path | None = None
+) -> list[dict[str, Any]]:
     """Configs whose value types a run must keep: the project's and the packaged defaults,
     both with the same group choices (so `optimizer=adamw` is compared with adamw's file).
-    `base`: the project's composition of those choices, when the caller has it already."""
+    `base`: the project's composition of those choices, when the caller has it already; with
+    no project folder, it is the packaged composition too (and nothing is composed again)."""
     choices = [o for o in overrides if _is_group_choice(o)]
     found = []
     if base is not None:
         with contextlib.suppress(ConfigError):
             found.append(resolve(copy.deepcopy(base)))
+    if found and not (project_dir() if project is None else project).is_dir():
+        return found
     if not found:
-        found += _first_resolved(None, choices)
+        found += _first_resolved(project, choices)
     return found + packaged_reference(tuple(choices))
 
 

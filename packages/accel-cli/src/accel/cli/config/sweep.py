@@ -6,6 +6,7 @@ sweep of 100,000 jobs or an empty range is one line at once, not minutes of sile
 
 from __future__ import annotations
 
+import itertools
 import math
 from decimal import Decimal
 from typing import Any
@@ -19,16 +20,40 @@ MAX_JOBS = 100_000  # never, even with --yes: split the sweep
 
 def expand_sweep(overrides: list[str], *, yes: bool = False) -> list[list[str]]:
     """The cartesian product of every sweep override, in Hydra's grammar and order."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.errors import HydraException
 
     parsed = parse_sweep(overrides)
     check_job_count(count_jobs(parsed, overrides), overrides, yes=yes)
     try:
-        batches = BasicSweeper.split_arguments(parsed, max_batch_size=None)
+        lines = key_lines(parsed)
     except HydraException as error:
         raise sweep_error(overrides, error) from None
-    return [list(job) for job in batches[0]]
+    return [list(job) for job in itertools.product(*lines)]
+
+
+def key_lines(parsed: list[Any]) -> list[list[str]]:
+    """Each key's `key=value` lines, one per value, keyed as Hydra's basic sweeper keys them:
+    a key given twice keeps its first place and its last value; the last key varies fastest
+    in the product."""
+    lines: dict[str, list[str]] = {}
+    for override in parsed:
+        key = override.get_key_element()
+        lines[key] = [f"{key}={value}" for value in value_strings(override)]
+    return list(lines.values())
+
+
+def value_strings(override: Any) -> list[str]:
+    """An override's values as Hydra writes them back: each value of a choice or range
+    sweep, else its one value; other sweeps (`interval(...)`) cannot be listed."""
+    from hydra.errors import HydraException
+
+    if not override.is_sweep_override():
+        return [override.get_value_element_as_str()]
+    if not override.is_discrete_sweep():
+        raise HydraException(
+            f"BasicSweeper does not support sweep type : {override.value_type.name}"
+        )
+    return list(override.sweep_string_iterator())
 
 
 def parse_sweep(overrides: list[str]) -> list[Any]:
