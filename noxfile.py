@@ -26,6 +26,7 @@ nox.options.sessions = [
     "lint",
     "typecheck",
     *(f"test-{p}" for p in PACKAGES),
+    "slim-accel-compress",
     "integration",
     "build",
 ]
@@ -81,6 +82,63 @@ def _package_session(package: str) -> None:
 
 for _package in PACKAGES:
     _package_session(_package)
+
+
+# A program with a dynamic batch (what `accel compress` takes) and calibration inputs, written
+# into the folder argv[1] by the session's own venv.
+SLIM_MODEL = """
+import sys, numpy, torch
+net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(), torch.nn.Linear(144, 10))
+batch = torch.export.Dim("batch", min=1)
+program = torch.export.export(net.eval(), (torch.rand(2, 3, 8, 8),), dynamic_shapes=({0: batch},))
+torch.export.save(program, f"{sys.argv[1]}/model.pt2")
+numpy.save(f"{sys.argv[1]}/calib.npy", numpy.random.rand(8, 3, 8, 8).astype("float32"))
+"""
+OPTIONAL = ("onnx", "onnxruntime", "onnxscript", "torchao", "matplotlib")
+
+
+@nox.session(name="slim-accel-compress")
+def slim_accel_compress(session: nox.Session) -> None:
+    """accel-compress without extras (+ accel-core, accel-cli): it imports, `--quantize int8`
+    says in one line to install `[ort]` (non-zero exit, no traceback); with `[ort]` it runs."""
+    env = {"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}
+    sync = ["uv", "sync", "--locked", "--no-default-groups", "--package", "accel-compress"]
+    sync += ["--package", "accel-cli"]
+    session.run_install(*sync, env=env)
+    present = _importable(session, OPTIONAL)
+    if present:
+        session.error(f"the slim install holds optional packages: {present}")
+    session.run("python", "-c", "import accel.compress; from accel.compress import compress")
+    tmp = Path(session.create_tmp())
+    model, out = tmp / "model.pt2", tmp / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    session.run("python", "-c", SLIM_MODEL, str(tmp))
+    (tmp / "model.onnx").write_bytes(b"not read: the hint comes first")
+    int8 = ["--quantize", "int8", "--calib-data", str(tmp / "calib.npy"), "--repeats", "1"]
+    int8 += ["-q", "-o", str(out)]
+    for source in (model, tmp / "model.onnx"):
+        _expect_hint(session, [str(source), *int8], "pip install 'accel-compress[ort]'")
+    session.run_install(*sync, "--extra", "ort", env=env)
+    session.run("accel", "compress", str(model), *int8)
+    if not (out / "model.onnx").is_file():
+        session.error(f"accel compress with [ort] wrote no {out / 'model.onnx'}")
+
+
+def _expect_hint(session: nox.Session, args: list[str], hint: str) -> None:
+    """`accel compress ARGS` fails with exactly one stderr line ending in `hint`."""
+    accel = Path(session.bin) / "accel"
+    done = subprocess.run([str(accel), "compress", *args], capture_output=True, text=True)
+    lines = done.stderr.strip().splitlines()
+    session.log(done.stderr.strip())
+    if done.returncode == 0 or len(lines) != 1 or not lines[0].endswith(hint):
+        session.error(f"expected exit != 0, one line ending {hint!r}; got {done.returncode}")
+
+
+def _importable(session: nox.Session, modules: tuple[str, ...]) -> list[str]:
+    """Those of `modules` the session's venv could import."""
+    code = f"import json, importlib.util as u; print(json.dumps([*filter(u.find_spec, {modules})]))"
+    out = session.run("python", "-c", code, silent=True)
+    return list(json.loads(str(out).strip().splitlines()[-1]))
 
 
 def _accel_distributions(session: nox.Session, python: str = "python") -> set[str]:

@@ -3,37 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from accel.compress.options import check_analyze_options, check_options, check_shape
+from accel.compress.options import (
+    AnalyzeFlags,
+    CompressFlags,
+    check_analyze_options,
+    check_options,
+    check_shape,
+    int8_mode,
+)
 from accel.core.errors import ConfigError
-
-DEFAULTS: dict[str, Any] = {
-    "prune": None,
-    "repeats": "10",
-    "epochs": "2",
-    "max_drop": None,
-    "target": "x86",
-    "backend": None,
-    "export": None,
-    "quantize": None,
-    "input_shape": None,
-    "output": Path("compressed"),
-}
 
 
 def test_valid_flags_come_back_typed() -> None:
-    given = {**DEFAULTS, "prune": "0.25", "max_drop": "0.5", "input_shape": "2,1,8,8"}
-    checked = check_options({**given, "quantize": "int8", "backend": "pt2e", "export": "pt2"})
-    assert checked["prune"] == 0.25
-    assert checked["repeats"] == 10
-    assert checked["epochs"] == 2
-    assert checked["max_drop"] == 0.5
-    assert checked["input_shape"] == (2, 1, 8, 8)
-    assert check_options({**DEFAULTS, "prune": "auto"})["prune"] == "auto"
-    assert check_options({**DEFAULTS, "epochs": "0", "max_drop": "0"})["epochs"] == 0
+    given = CompressFlags(prune="0.25", max_drop="0.5", input_shape="2,1,8,8", quantize="int8")
+    checked = check_options(CompressFlags(**{**vars(given), "backend": "pt2e", "export": "pt2"}))
+    assert checked.prune == 0.25
+    assert checked.repeats == 10
+    assert checked.epochs == 2
+    assert checked.max_drop == 0.5
+    assert checked.input_shape == (2, 1, 8, 8)
+    assert checked.output == Path("compressed")
+    assert check_options(CompressFlags(prune="auto")).prune == "auto"
+    assert check_options(CompressFlags(epochs="0", max_drop="0")).epochs == 0
 
 
 @pytest.mark.parametrize(
@@ -63,25 +57,58 @@ def test_valid_flags_come_back_typed() -> None:
 )
 def test_a_bad_flag_is_one_line_with_the_valid_range(flag: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        check_options({**DEFAULTS, flag: value})
+        check_options(CompressFlags(**{flag: value}))
 
 
 def test_an_output_below_a_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match=r"--output .*file/out: .*file is a file, not a folder"):
-        check_options({**DEFAULTS, "output": tmp_path / "file" / "out"})
+        check_options(CompressFlags(output=tmp_path / "file" / "out"))
 
 
 def test_analyze_flags(tmp_path: Path) -> None:
-    assert check_analyze_options({"repeats": "3", "input_shape": "1,8"})["repeats"] == 3
+    assert check_analyze_options(AnalyzeFlags(repeats="3", input_shape="1,8")).repeats == 3
     with pytest.raises(ConfigError, match=r"--repeats '0'"):
-        check_analyze_options({"repeats": "0", "input_shape": None})
+        check_analyze_options(AnalyzeFlags(repeats="0"))
     (tmp_path / "mine.json").write_text("{}")
     with pytest.raises(ConfigError, match="exists and was not written by accel"):
-        check_analyze_options({"repeats": "3", "output": tmp_path / "mine.json"})
+        check_analyze_options(AnalyzeFlags(repeats="3", output=tmp_path / "mine.json"))
 
 
 def test_shapes_from_a_recipe_may_be_lists() -> None:
     assert check_shape([1, 3, 4, 4], "input_shape") == (1, 3, 4, 4)
     with pytest.raises(ConfigError, match="input_shape"):
         check_shape([1, True], "input_shape")
+
+
+@pytest.mark.parametrize(
+    ("requested", "backend", "calib_data", "mode"),
+    [
+        ("int8", "ort", None, "auto"),  # building a recipe: decided when the data is known
+        ("int8-static", "ort", None, "static"),
+        ("int8-dynamic", "pt2e", None, "dynamic"),
+        ("int8", "ort", True, "static"),
+        ("auto", "ort", False, "dynamic"),
+        ("dynamic", "ort", True, "dynamic"),
+        ("static", "pt2e", True, "static"),
+        ("auto", "torchao", True, "dynamic"),
+        ("static", "torchao", False, "dynamic"),
+    ],
+)
+def test_int8_mode_is_decided_in_one_place(
+    requested: str, backend: str, calib_data: bool | None, mode: str
+) -> None:
+    assert int8_mode(requested, backend, calib_data) == mode
+
+
+@pytest.mark.parametrize(
+    ("requested", "backend", "message"),
+    [
+        ("static", "ort", "static int8 needs calibration data: pass --calib-data"),
+        ("int8", "pt2e", "backend 'pt2e' is static int8: pass --calib-data"),
+        ("fp16", "ort", "quantize: mode 'fp16' is not one of auto, static, dynamic"),
+    ],
+)
+def test_int8_mode_refuses_what_cannot_run(requested: str, backend: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        int8_mode(requested, backend, calib_data=False)

@@ -38,9 +38,10 @@ Artifact = nn.Module | OnnxModel | ExportedModel
 
 def external_data_files(path: Path) -> list[Path]:
     """External-data files an ONNX model refers to (without loading its weights)."""
+    from accel.compress.extras import package
     from accel.core.optional import require
 
-    onnx = require("onnx", ORT_EXTRA, "reading an ONNX model")
+    onnx = require("onnx", package("ort"), "reading an ONNX model")
     model = onnx.load(str(path), load_external_data=False)
     names = {
         entry.value
@@ -97,9 +98,6 @@ def set_eval(model: nn.Module) -> nn.Module:
         return model
 
 
-ORT_EXTRA = "accel-compress[ort]"  # what a missing ONNX Runtime says to install
-
-
 class Runner:
     """Runs an artifact on a batch of inputs: `runner(x) -> y` (tensors in, tensors out),
     through accel-core's one runner (`accel.core.inference`)."""
@@ -113,10 +111,12 @@ class Runner:
         return self._call(inputs)
 
     def _make(self) -> Any:
+        from accel.compress.extras import package
         from accel.core.inference import onnx_predictor, torch_predictor
 
         if isinstance(self.artifact, OnnxModel):
-            return onnx_predictor(self.artifact.path, threads=self.threads, package=ORT_EXTRA)
+            ort = package("ort")  # what a missing ONNX Runtime says to install
+            return onnx_predictor(self.artifact.path, threads=self.threads, package=ort)
         if isinstance(self.artifact, ExportedModel):
             return torch_predictor(load_program(self.artifact.path).module())
         return torch_predictor(self.artifact)

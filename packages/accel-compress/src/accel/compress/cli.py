@@ -2,19 +2,21 @@
 
 `accel compress model.pt --quantize int8` and `accel compress analyze model.pt` share one
 group: a first argument that is not a sub-command name runs the default `run` command.
-Heavy modules load inside the commands, so `--help` is instant.
+Heavy modules load inside the commands, so `--help` is instant. Each command hands its flags
+on as one typed object (`CompressFlags`, `AnalyzeFlags`), which mypy checks field by field.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
+from accel.compress.options import AnalyzeFlags, CompressFlags
 from accel.core.errors import AccelError
 
 DEFAULT_COMMAND = "run"
@@ -131,7 +133,31 @@ def run(
     """Compress MODEL with the given passes; writes the model, report.{json,md,png}, recipe."""
     from accel.compress.command import run_command
 
-    guarded(run_command, dict(locals()))
+    flags = CompressFlags(
+        model=model,
+        quantize=quantize,
+        prune=prune,
+        fold_bn=fold_bn,
+        merge_branches=merge_branches,
+        export=export,
+        backend=backend,
+        target=target,
+        calib_data=calib_data,
+        eval_data=eval_data,
+        train_data=train_data,
+        input_shape=input_shape,
+        max_drop=max_drop,
+        epochs=epochs,
+        arch=arch,
+        trust_file=trust_file,
+        recipe=recipe,
+        sensitivity=sensitivity,
+        repeats=repeats,
+        force=force,
+        output=output,
+        quiet=quiet,
+    )
+    guarded(lambda: run_command(flags), trust_file)
 
 
 @app.command("analyze")
@@ -151,17 +177,28 @@ def analyze(
     """Parameters, MACs, size on disk, latency (and sensitivity, accuracy with data)."""
     from accel.compress.command import analyze_command
 
-    guarded(analyze_command, dict(locals()))
+    flags = AnalyzeFlags(
+        model=model,
+        input_shape=input_shape,
+        calib_data=calib_data,
+        eval_data=eval_data,
+        arch=arch,
+        trust_file=trust_file,
+        sensitivity=sensitivity,
+        repeats=repeats,
+        output=output,
+    )
+    guarded(lambda: analyze_command(flags), trust_file)
 
 
-def guarded(command: Any, options: dict[str, Any]) -> None:
-    """Run `command(options)` trusting files only with `--trust-file`; an accel error is one
-    line."""
+def guarded(command: Callable[[], None], trust: bool) -> None:
+    """Run `command` trusting files only with `--trust-file` (`trust`); an accel error (a bad
+    value, a missing extra) is one line."""
     from accel.core.trust import trusting_files
 
     try:
-        with trusting_files(bool(options.get("trust_file"))):
-            command(options)
+        with trusting_files(trust):
+            command()
     except AccelError as error:
         fail(error)
 

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import torch
-import typer
 
 from accel.compress.analysis import batch_of
 from accel.compress.data import check_classes, inputs_of, load_data, take_inputs
+from accel.compress.extras import need
 from accel.compress.loading import load_model
-from accel.compress.options import check_analyze_options, check_options
+from accel.compress.options import (
+    AnalyzeFlags,
+    CompressFlags,
+    CompressOptions,
+    DataOptions,
+    check_analyze_options,
+    check_options,
+    int8_mode,
+)
 from accel.compress.recipe import build_recipe, check_pass_arguments, load_recipe
 from accel.compress.verify import percent
 from accel.core.errors import ConfigError
@@ -58,7 +68,12 @@ def check_inputs(model: Any, example: torch.Tensor, source: str) -> torch.Tensor
         ) from None
 
 
-def example_source(options: dict[str, Any], calib: Any, val: Any) -> str:
+def say(text: str, *, err: bool = False) -> None:
+    """One line for the user: results on stdout, notes on stderr."""
+    print(text, file=sys.stderr if err else sys.stdout, flush=True)
+
+
+def example_source(options: DataOptions, calib: Any, val: Any) -> str:
     """Which flag the example batch came from, for error messages."""
     if calib is not None:
         key = "calib_data"
@@ -66,16 +81,16 @@ def example_source(options: dict[str, Any], calib: Any, val: Any) -> str:
         key = "eval_data"
     else:
         return "--input-shape"
-    value = options.get(key)
+    value = getattr(options, key)
     return f"{DATA_FLAGS[key]} {value}" if value is not None else "the checkpoint's data"
 
 
-def read_data(options: dict[str, Any], key: str, split: str, batch: int | None) -> Any:
+def read_data(options: DataOptions, key: str, split: str, batch: int | None) -> Any:
     """The data a flag names (None without it); with `batch`, batches of exactly that size."""
-    source = options.get(key)
+    source = getattr(options, key)
     if source is None:
         return None
-    shape = options.get("input_shape")
+    shape = options.input_shape
     if batch is None:
         return load_data(source, split=split, input_shape=shape)
     data = load_data(source, split=split, input_shape=shape, batch_size=batch)
@@ -98,29 +113,31 @@ def own_data(path: Any) -> tuple[Any, Any]:
     return module.train_dataloader(), test
 
 
-def merged_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def merged_flags(flags: CompressFlags) -> tuple[CompressFlags, dict[str, Any] | None]:
     """Flags, completed by the recipe file's `model`, `calib_data`, ... when one is given."""
-    if options.get("recipe") is None:
-        return options, None
-    recipe = load_recipe(Path(options["recipe"]))
-    for key in RECIPE_OVERRIDES:
-        if options.get(key) is None and recipe.get(key) is not None:
-            options[key] = recipe[key]
-    if recipe.get("output") and options["output"] == Path("compressed"):
-        options["output"] = Path(recipe["output"])
-    return options, recipe
+    if flags.recipe is None:
+        return flags, None
+    recipe = load_recipe(Path(flags.recipe))
+    given = {
+        key: recipe[key]
+        for key in RECIPE_OVERRIDES
+        if getattr(flags, key) is None and recipe.get(key) is not None
+    }
+    if recipe.get("output") and flags.output == Path("compressed"):
+        given["output"] = Path(recipe["output"])
+    return dataclasses.replace(flags, **given), recipe
 
 
-def prepare(options: dict[str, Any], model: Any, batch: int | None = None) -> PassContext:
+def prepare(options: DataOptions, model: Any, batch: int | None = None) -> PassContext:
     """Load the data, check it against `model`, and build the pass context (data at `batch`,
     when given)."""
     calib = read_data(options, "calib_data", "train", batch)
     val = read_data(options, "eval_data", "test", batch)
     train = read_data(options, "train_data", "train", batch)
     if calib is None and val is None:
-        calib, val = own_data(options["model"])
+        calib, val = own_data(options.model)
     example = example_inputs(
-        model, options.get("input_shape"), take_inputs(calib, 1) or take_inputs(val, 1)
+        model, options.input_shape, take_inputs(calib, 1) or take_inputs(val, 1)
     )
     if batch is not None:
         example = batch_of(example, batch)
@@ -139,24 +156,32 @@ def prepare(options: dict[str, Any], model: Any, batch: int | None = None) -> Pa
         train_data=train,
         val_data=val,
         evaluate=evaluate,
-        target=options.get("target") or "x86",
-        options={"arch": options.get("arch")},
+        target=options.target,
+        options={"arch": options.arch},
     )
 
 
-def check_labels(options: dict[str, Any], data: dict[str, Any], classes: int | None) -> None:
+def check_labels(options: DataOptions, data: dict[str, Any], classes: int | None) -> None:
     """Labels of evaluation and training files lie below the model's output width."""
     if classes is None:
         return
     for key, batches in data.items():
-        check_classes(batches, classes, f"{DATA_FLAGS[key]} {options.get(key)}")
+        check_classes(batches, classes, f"{DATA_FLAGS[key]} {getattr(options, key)}")
 
 
-def open_model(options: dict[str, Any]) -> Any:
-    """The model the options name (its file checked by the loading policy)."""
-    if options.get("model") is None:
+def open_model(options: DataOptions) -> Any:
+    """The model the options name (its file checked by the loading policy); an `.onnx` file
+    needs the `[ort]` extra, said before it is read."""
+    if options.model is None:
         raise ConfigError("no model: pass MODEL (a .pt/.pt2/.onnx file) or 'model:' in --recipe")
-    return load_model(options["model"], arch=options["arch"])
+    need_model_extra(options)
+    return load_model(options.model, arch=options.arch)
+
+
+def need_model_extra(options: DataOptions) -> None:
+    """An `.onnx` model needs the `[ort]` extra: said first, before the file is read."""
+    if options.model is not None and Path(options.model).suffix == ".onnx":
+        need("ort", f"the ONNX model {options.model}")
 
 
 def output_width(output: torch.Tensor) -> int | None:
@@ -164,12 +189,12 @@ def output_width(output: torch.Tensor) -> int | None:
     return int(output.shape[1]) if output.dim() == 2 else None
 
 
-def check_data(options: dict[str, Any], data: dict[str, Any], example: torch.Tensor) -> None:
+def check_data(options: DataOptions, data: dict[str, Any], example: torch.Tensor) -> None:
     """Each data file's samples have the example's shape; evaluation/training data has labels."""
     for key, batches in data.items():
         if not isinstance(batches, list) or not batches:
             continue
-        where = f"{DATA_FLAGS[key]} {options.get(key)}"
+        where = f"{DATA_FLAGS[key]} {getattr(options, key)}"
         first = inputs_of(batches[0])
         if tuple(first.shape[1:]) != tuple(example.shape[1:]):
             raise ConfigError(
@@ -182,23 +207,24 @@ def check_data(options: dict[str, Any], data: dict[str, Any], example: torch.Ten
             )
 
 
-def run_command(options: dict[str, Any]) -> None:
+def run_command(flags: CompressFlags) -> None:
     """Check every flag and the output folder, load, build the recipe, compress, summarize."""
     from accel.compress.batch import check_dynamic
     from accel.compress.pipeline import compress
 
-    options, recipe = merged_options(options)
-    options = check_options(options)
-    check_output_folder(options["output"], "--output")
+    flags, recipe = merged_flags(flags)
+    options = check_options(flags)
+    check_output_folder(options.output, "--output")
+    need_model_extra(options)
     if recipe is None:
         recipe = recipe_from_flags(options)
         check_pass_arguments(recipe, "the flags")
     model = open_model(options)
     batches = (recipe.get("analysis") or {}).get("batches") or (1, 32)
-    check_dynamic(model, options["model"], max(32, *batches))
+    check_dynamic(model, options.model, max(32, *batches))
     context = prepare(options, model)
-    if recipe_quantizes(recipe) and context.calib_data is None:
-        typer.echo(
+    if quantizes_dynamically(recipe, context):
+        say(
             "note: no --calib-data: int8 covers Linear/MatMul only (dynamic); convolutions stay "
             "float. Pass --calib-data NAME|PATH to quantize them.",
             err=True,
@@ -207,36 +233,47 @@ def run_command(options: dict[str, Any]) -> None:
         model,
         recipe,
         context,
-        options["output"],
-        name=Path(options["model"]).name,
-        sensitivity=options["sensitivity"] or wants_sensitivity(recipe, context),
-        quiet=options["quiet"],
+        options.output,
+        name=Path(str(options.model)).name,
+        sensitivity=options.sensitivity or wants_sensitivity(recipe, context),
+        quiet=options.quiet,
     )
-    typer.echo(summary(result.report))
+    say(summary(result.report))
 
 
-def recipe_from_flags(options: dict[str, Any]) -> dict[str, Any]:
+def recipe_from_flags(options: CompressOptions) -> dict[str, Any]:
     """The recipe the (checked) flags describe; wrong combinations fail here, before loading."""
     recipe = build_recipe(
-        quantize=options["quantize"],
-        prune=options["prune"],
-        fold_bn=options["fold_bn"],
-        merge_branches=options["merge_branches"],
-        export=options["export"],
-        backend=options["backend"],
-        finetune_epochs=options["epochs"],
-        has_train_data=options.get("train_data") is not None,
-        max_drop=options["max_drop"],
-        force=options["force"],
-        target=options["target"],
+        quantize=options.quantize,
+        prune=options.prune,
+        fold_bn=options.fold_bn,
+        merge_branches=options.merge_branches,
+        export=options.export,
+        backend=options.backend,
+        finetune_epochs=options.epochs,
+        has_train_data=options.train_data is not None,
+        max_drop=options.max_drop,
+        force=options.force,
+        target=options.target,
     )
-    recipe["analysis"] = {"repeats": options["repeats"]}
+    recipe["analysis"] = {"repeats": options.repeats}
     return recipe
 
 
-def recipe_quantizes(recipe: dict[str, Any]) -> bool:
-    names = [p if isinstance(p, str) else p.get("name") for p in recipe.get("passes", [])]
-    return "quantize" in names
+def quantizes_dynamically(recipe: dict[str, Any], context: PassContext) -> bool:
+    """Whether an ONNX Runtime int8 pass of `recipe` will run dynamic (its convolutions stay
+    float), decided by `int8_mode` as the pass decides it; a mode that cannot run with this
+    data (static without calibration data) fails here, before the work starts."""
+    has_data = context.calib_data is not None
+    dynamic = False
+    for spec in recipe.get("passes", []):
+        spec = {"name": spec} if isinstance(spec, str) else spec
+        if spec.get("name") != "quantize" or "_target_" in spec:
+            continue
+        backend = str(spec.get("backend", "ort"))
+        mode = int8_mode(str(spec.get("mode", "auto")), backend, has_data)
+        dynamic = dynamic or (backend == "ort" and mode == "dynamic")
+    return dynamic
 
 
 def wants_sensitivity(recipe: dict[str, Any], context: PassContext) -> bool:
@@ -272,28 +309,28 @@ def summary(report: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def analyze_command(options: dict[str, Any]) -> None:
+def analyze_command(flags: AnalyzeFlags) -> None:
     """Print (and optionally write) the analysis of one model."""
     from accel.compress.analysis import analyze
     from accel.compress.atomic import write_owned_json
     from accel.compress.batch import analysis_batch
 
-    options = check_analyze_options({**options, "train_data": None, "target": "x86"})
+    options = check_analyze_options(flags)
     model = open_model(options)
     batch = analysis_batch(model)
     context = prepare(options, model, batch)
     sizes = (1, 32) if batch is None else (batch,)
     if batch is not None:
         partial = f" (data in batches of {batch}, a partial last one left out)" if batch > 1 else ""
-        typer.echo(
-            f"note: {options['model']} accepts only batch {batch} of the sizes accel measures: "
+        say(
+            f"note: {options.model} accepts only batch {batch} of the sizes accel measures: "
             f"analyzed at batch {batch}{partial}",
             err=True,
         )
-    result = analyze(model, context.example_inputs, batches=sizes, repeats=options["repeats"])
+    result = analyze(model, context.example_inputs, batches=sizes, repeats=options.repeats)
     if context.evaluate is not None:
         result["accuracy"] = context.evaluate(model)
-    if options["sensitivity"]:
+    if options.sensitivity:
         from accel.compress.pipeline import parity_inputs
         from accel.compress.sensitivity import sensitivity
 
@@ -303,6 +340,6 @@ def analyze_command(options: dict[str, Any]) -> None:
             inputs=parity_inputs(context),
             eval_data=context.val_data,
         )
-    if options.get("output"):
-        write_owned_json(Path(options["output"]), result, "--output")
-    typer.echo(json.dumps(result, indent=2, default=str))
+    if options.output:
+        write_owned_json(Path(options.output), result, "--output")
+    say(json.dumps(result, indent=2, default=str))

@@ -75,10 +75,11 @@ def archive_kind(path: Path) -> str:
 
 def open_onnx(path: Path) -> Any:
     """An ONNX file, checked to parse (a text file named .onnx is one line, not a crash)."""
-    from accel.compress.artifacts import ORT_EXTRA, OnnxModel
+    from accel.compress.artifacts import OnnxModel
+    from accel.compress.extras import package
     from accel.core.optional import require
 
-    onnx = require("onnx", ORT_EXTRA, "reading an ONNX model")
+    onnx = require("onnx", package("ort"), "reading an ONNX model")
 
     try:
         onnx.load(str(path), load_external_data=False)
@@ -205,8 +206,8 @@ def checkpoint_data(path: str | Path, trust: bool | None = None) -> Any:
     """The DataModule an accel checkpoint's config names (its `config.data`), or None; the
     stored spec is a file's, so it may name registered datasets only (unless trusted)."""
     path = Path(path)
-    if not (path.is_dir() or path.name == "last"):
-        return None
+    if not (path.is_dir() or path.name == "last") or is_pruned_folder(path):
+        return None  # a pruned model's folder names its architecture, not its data
     from accel.core.checkpoint import checkpoint_section, load_checkpoint, manifest_source
     from accel.core.registry import build_from_file
 

@@ -8,6 +8,8 @@ recipe file's values with the same functions, naming the file and key instead of
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,37 +19,171 @@ TARGETS = ("x86", "arm64")
 BACKENDS = ("ort", "pt2e", "torchao")
 EXPORTS = ("onnx", "pt2")
 QUANTIZE = ("int8", "int8-static", "int8-dynamic", "int4")
+INT8_MODES = ("auto", "static", "dynamic")
+INT8_FLAGS = {"int8": "auto", "int8-static": "static", "int8-dynamic": "dynamic"}
 MAX_REPEATS, MAX_EPOCHS, MAX_DROP = 1000, 10_000, 100.0
 MAX_BATCH, MAX_SAMPLE = 4096, 2**24  # elements of one sample: 64 MiB of float32
 
+Text = str | None
+RawShape = str | Sequence[int] | None  # `1,3,8,8` from a flag, a list from a recipe file
 
-def check_options(options: dict[str, Any]) -> dict[str, Any]:
+
+@dataclass(frozen=True)
+class CompressFlags:
+    """`accel compress`'s flags as given: numbers and shapes still text (a recipe file may
+    fill in the model and data keys), checked into `CompressOptions` by `check_options`."""
+
+    model: Path | str | None = None
+    quantize: Text = None
+    prune: Text = None
+    fold_bn: bool = False
+    merge_branches: bool = False
+    export: Text = None
+    backend: Text = None
+    target: Text = "x86"
+    calib_data: Text = None
+    eval_data: Text = None
+    train_data: Text = None
+    input_shape: RawShape = None
+    max_drop: Text = None
+    epochs: Text = "2"
+    arch: Text = None
+    trust_file: bool = False
+    recipe: Path | None = None
+    sensitivity: bool = False
+    repeats: Text = "10"
+    force: bool = False
+    output: Path = Path("compressed")
+    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class AnalyzeFlags:
+    """`accel compress analyze`'s flags as given, checked into `AnalyzeOptions`."""
+
+    model: Path | str | None = None
+    input_shape: RawShape = None
+    calib_data: Text = None
+    eval_data: Text = None
+    arch: Text = None
+    trust_file: bool = False
+    sensitivity: bool = False
+    repeats: Text = "10"
+    output: Path | None = None
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """What both commands read, checked: the model, how to build it, its inputs and data."""
+
+    model: Path | str | None = None
+    arch: str | None = None
+    input_shape: tuple[int, ...] | None = None
+    calib_data: str | None = None
+    eval_data: str | None = None
+    train_data: str | None = None
+    target: str = "x86"
+    sensitivity: bool = False
+    repeats: int = 10
+
+
+@dataclass(frozen=True)
+class CompressOptions(DataOptions):
+    """`accel compress`'s checked flags: every value typed and in its range."""
+
+    quantize: str | None = None
+    prune: float | str | None = None  # a ratio in (0, 1), or "auto"
+    fold_bn: bool = False
+    merge_branches: bool = False
+    export: str | None = None
+    backend: str | None = None
+    max_drop: float | None = None
+    epochs: int = 2
+    force: bool = False
+    output: Path = Path("compressed")
+    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class AnalyzeOptions(DataOptions):
+    """`accel compress analyze`'s checked flags."""
+
+    output: Path | None = None
+
+
+def check_options(flags: CompressFlags) -> CompressOptions:
     """The flags of `accel compress` with every value checked and typed."""
-    checked = dict(options)
-    checked["prune"] = check_prune(options.get("prune"), "--prune")
-    checked["repeats"] = check_int(options.get("repeats"), "--repeats", 1, MAX_REPEATS)
-    checked["epochs"] = check_int(options.get("epochs"), "--epochs", 0, MAX_EPOCHS)
-    checked["max_drop"] = check_drop(options.get("max_drop"), "--max-drop")
-    checked["target"] = check_choice(options.get("target"), TARGETS, "--target")
-    checked["backend"] = check_choice(options.get("backend"), BACKENDS, "--backend")
-    checked["export"] = check_choice(options.get("export"), EXPORTS, "--export")
-    checked["quantize"] = check_choice(options.get("quantize"), QUANTIZE, "--quantize")
-    checked["input_shape"] = check_shape(options.get("input_shape"), "--input-shape")
-    check_parents(Path(options["output"]), "--output")
-    return checked
+    options = CompressOptions(  # checked in this order: the first bad flag is the one named
+        prune=check_prune(flags.prune, "--prune"),
+        repeats=check_int(flags.repeats, "--repeats", 1, MAX_REPEATS),
+        epochs=check_int(flags.epochs, "--epochs", 0, MAX_EPOCHS),
+        max_drop=check_drop(flags.max_drop, "--max-drop"),
+        target=check_choice(flags.target, TARGETS, "--target") or "x86",
+        backend=check_choice(flags.backend, BACKENDS, "--backend"),
+        export=check_choice(flags.export, EXPORTS, "--export"),
+        quantize=check_choice(flags.quantize, QUANTIZE, "--quantize"),
+        input_shape=check_shape(flags.input_shape, "--input-shape"),
+        model=flags.model,
+        arch=flags.arch,
+        calib_data=flags.calib_data,
+        eval_data=flags.eval_data,
+        train_data=flags.train_data,
+        sensitivity=flags.sensitivity,
+        fold_bn=flags.fold_bn,
+        merge_branches=flags.merge_branches,
+        force=flags.force,
+        output=Path(flags.output),
+        quiet=flags.quiet,
+    )
+    check_parents(options.output, "--output")
+    return options
 
 
-def check_analyze_options(options: dict[str, Any]) -> dict[str, Any]:
+def check_analyze_options(flags: AnalyzeFlags) -> AnalyzeOptions:
     """The flags of `accel compress analyze`, checked and typed."""
-    checked = dict(options)
-    checked["repeats"] = check_int(options.get("repeats"), "--repeats", 1, MAX_REPEATS)
-    checked["input_shape"] = check_shape(options.get("input_shape"), "--input-shape")
-    if options.get("output") is not None:
+    options = AnalyzeOptions(
+        repeats=check_int(flags.repeats, "--repeats", 1, MAX_REPEATS),
+        input_shape=check_shape(flags.input_shape, "--input-shape"),
+        model=flags.model,
+        arch=flags.arch,
+        calib_data=flags.calib_data,
+        eval_data=flags.eval_data,
+        sensitivity=flags.sensitivity,
+        output=flags.output,
+    )
+    if options.output is not None:
         from accel.compress.atomic import check_owned_json
 
-        check_parents(Path(options["output"]), "--output")
-        check_owned_json(Path(options["output"]), "--output")
-    return checked
+        check_parents(Path(options.output), "--output")
+        check_owned_json(Path(options.output), "--output")
+    return options
+
+
+def int8_mode(requested: str, backend: str = "ort", calib_data: bool | None = None) -> str:
+    """The one place that decides how int8 runs. `requested` is a `--quantize` value (`int8`
+    means `auto`) or a pass's mode; with `calib_data` unknown (None: a recipe being built) the
+    mode comes back as asked. Else `auto` is static QDQ with calibration data and dynamic
+    (Linear/MatMul only: ORT's ConvInteger is slow) without; torchao is always dynamic, PT2E
+    always static; static without data is refused in one line."""
+    mode = INT8_FLAGS.get(requested, requested)
+    if mode not in INT8_MODES:
+        raise ConfigError(f"quantize: mode {requested!r} is not one of {', '.join(INT8_MODES)}")
+    if calib_data is None:
+        return mode
+    if backend == "torchao":
+        return "dynamic"
+    if mode == "static" and not calib_data:
+        raise ConfigError(
+            "quantize: static int8 needs calibration data: pass --calib-data NAME|PATH "
+            "(a dataset name, a folder of images or a .npy/.pt file of inputs)"
+        )
+    resolved = mode if mode != "auto" else ("static" if calib_data else "dynamic")
+    if backend == "pt2e" and resolved != "static":
+        raise ConfigError(
+            "quantize backend 'pt2e' is static int8: pass --calib-data NAME|PATH, "
+            "or use backend 'torchao' (dynamic, Linear layers) or 'ort'"
+        )
+    return resolved
 
 
 def check_prune(value: Any, key: str) -> float | str | None:

@@ -22,6 +22,7 @@ from accel.compress.options import (
     check_int,
     check_ratio,
     check_shape,
+    int8_mode,
 )
 from accel.core.errors import ConfigError
 
@@ -62,7 +63,7 @@ def build_recipe(
             f"--quantize {quantize!r} is not supported: use one of "
             f"{', '.join(str(c) for c in QUANTIZE_CHOICES[1:])}"
         )
-    mode = {"int8": "auto", "int8-static": "static", "int8-dynamic": "dynamic"}.get(quantize or "")
+    mode = int8_mode(quantize) if quantize and quantize != "int4" else None
     passes: list[Any] = []
     if merge_branches:
         passes.append("merge_branches")

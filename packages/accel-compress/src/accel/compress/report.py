@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from accel.compress.atomic import atomic_path, write_json, write_text
+from accel.compress.extras import missing
 from accel.compress.verify import percent
 
 COLUMNS = (
@@ -23,12 +24,18 @@ COLUMNS = (
 
 
 def write_report(report: dict[str, Any], folder: Path) -> list[Path]:
-    """Write the three report files into `folder`; returns their paths."""
+    """Write the report files into `folder`; returns their paths. Without matplotlib (the
+    `[plot]` extra) report.png is left out and the report says so: a plot is no reason to fail."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / "report.json", folder / "report.md", folder / "report.png"]
+    paths = [folder / "report.json", folder / "report.md"]
+    unplotted = missing("plot", "report.png")
+    if unplotted:
+        report["plot"] = unplotted  # "report.png needs 'accel-compress[plot]': pip install ..."
     write_json(paths[0], report)
     write_text(paths[1], markdown(report))
-    plot(report, paths[2])
+    if not unplotted:
+        paths.append(folder / "report.png")
+        plot(report, paths[2])
     return paths
 
 
@@ -79,6 +86,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines += side_by_side_section(report.get("side_by_side"))
     notes = [f"- {s['name']}: {n}" for s in report.get("steps", []) for n in s.get("notes", [])]
     notes += [f"- {p}" for p in report.get("problems", [])]
+    notes += [f"- {report['plot']}"] if report.get("plot") else []
     if notes:
         lines += ["", "## Notes", "", *notes]
     lines += search_section(report.get("search")) + sensitivity_section(report.get("sensitivity"))

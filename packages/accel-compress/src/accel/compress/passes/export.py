@@ -13,6 +13,7 @@ from torch import nn
 from accel.compress.analysis import batch_of
 from accel.compress.artifacts import ExportedModel, OnnxModel, is_program_module, set_eval
 from accel.compress.atomic import atomic_path
+from accel.compress.extras import ONNX, need
 from accel.compress.passes.parity import record_parity
 from accel.core.errors import ConfigError
 from accel.core.passes import PassContext
@@ -30,6 +31,8 @@ class Export:
     ) -> None:
         if format not in FORMATS:
             raise ConfigError(f"export: format {format!r} is not one of {', '.join(FORMATS)}")
+        if format == "onnx":
+            need("ort", ONNX)
         self.format, self.opset, self.filename = format, opset, filename
 
     def __call__(self, model: Any, context: PassContext) -> Any:

@@ -13,6 +13,8 @@ from typing import Any
 from torch import nn
 
 from accel.compress.artifacts import OnnxModel
+from accel.compress.extras import ONNX, need
+from accel.compress.options import BACKENDS, INT8_MODES, int8_mode
 from accel.compress.passes.export import export_onnx
 from accel.compress.passes.parity import record_parity
 from accel.compress.passes.quantize_ort import (
@@ -24,8 +26,6 @@ from accel.compress.passes.quantize_torch import quantize_pt2e, quantize_torchao
 from accel.core.errors import ConfigError
 from accel.core.passes import PassContext, PassReport
 
-BACKENDS = ("ort", "pt2e", "torchao")
-MODES = ("auto", "static", "dynamic")
 FLOAT_OPS = ("Conv", "ConvTranspose")
 
 
@@ -34,7 +34,8 @@ class Quantize:
 
     - `backend="ort"`: the model becomes (or is) ONNX; `mode="static"` calibrates on real data
       (QDQ, per-channel weights), `mode="dynamic"` quantizes MatMul/Gemm only, `mode="auto"`
-      picks static when calibration data is given, else dynamic (convolutions stay float).
+      picks static when calibration data is given, else dynamic (convolutions stay float): the
+      choice is `accel.compress.options.int8_mode`'s, the one place that makes it.
     - `backend="pt2e"`: `torch.export` + X86InductorQuantizer (static, calibrated) + torch.compile.
     - `backend="torchao"`: int8 dynamic activations and weights for `nn.Linear` (+ torch.compile);
       `bits=4`: int4 weight-only, on a CUDA GPU only (no CPU gain, see TOOLCHAIN-FACTS).
@@ -57,13 +58,14 @@ class Quantize:
         self.bits = bits
         if backend not in BACKENDS:
             raise ConfigError(f"quantize: backend {backend!r} is not one of {', '.join(BACKENDS)}")
-        if mode not in MODES:
-            raise ConfigError(f"quantize: mode {mode!r} is not one of {', '.join(MODES)}")
+        if mode not in INT8_MODES:
+            raise ConfigError(f"quantize: mode {mode!r} is not one of {', '.join(INT8_MODES)}")
         self.backend, self.mode, self.calib_batches = backend, mode, calib_batches
         self.compile, self.tolerance = compile, tolerance
+        need_backend(backend)
 
     def __call__(self, artifact: Any, context: PassContext) -> Any:
-        mode = self._mode(context)
+        mode = int8_mode(self.mode, self.backend, context.calib_data is not None)
         if self.backend == "ort":
             return self._ort(artifact, context, mode)
         if not isinstance(artifact, nn.Module):
@@ -79,19 +81,6 @@ class Quantize:
             isinstance(m, nn.Linear) for m in artifact.modules()
         )
         return self._finish(report, artifact, quantized, context)
-
-    def _mode(self, context: PassContext) -> str:
-        if self.backend == "torchao":
-            return "dynamic"
-        has_data = context.calib_data is not None
-        if self.mode == "static" and not has_data:
-            raise ConfigError(
-                "quantize: static int8 needs calibration data: pass --calib-data NAME|PATH "
-                "(a dataset name, a folder of images or a .npy/.pt file of inputs)"
-            )
-        if self.mode == "auto":
-            return "static" if has_data else "dynamic"
-        return self.mode
 
     def _ort(self, artifact: Any, context: PassContext, mode: str) -> OnnxModel:
         report = context.record("quantize", backend="ort", mode=mode)
@@ -114,11 +103,6 @@ class Quantize:
         return self._finish(report, artifact, quantized, context)
 
     def _pt2e(self, model: nn.Module, context: PassContext, mode: str) -> nn.Module:
-        if mode != "static":
-            raise ConfigError(
-                "quantize backend 'pt2e' is static int8: pass --calib-data NAME|PATH, "
-                "or use backend 'torchao' (dynamic, Linear layers) or 'ort'"
-            )
         report = context.record("quantize", backend="pt2e", mode="static")
         quantized = quantize_pt2e(
             model, context.example_inputs, context.calib_data, self.calib_batches, self.compile
@@ -128,6 +112,14 @@ class Quantize:
     def _finish(self, report: PassReport, before: Any, after: Any, context: PassContext) -> Any:
         record_parity(report, before, after, context, self.tolerance)
         return after
+
+
+def need_backend(backend: str) -> None:
+    """The extra a backend runs on is installed (checked when the pass is built: before work)."""
+    if backend == "ort":
+        need("ort", ONNX)
+    else:
+        need("torchao", "PT2E int8" if backend == "pt2e" else "torchao quantization")
 
 
 def note_float_ops(report: PassReport, path: Any) -> None:

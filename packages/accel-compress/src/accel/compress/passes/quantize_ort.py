@@ -9,25 +9,28 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from onnxruntime.quantization import CalibrationDataReader
-
 from accel.compress.atomic import atomic_path
 from accel.compress.data import inputs_of
 
 
-class BatchReader(CalibrationDataReader):
-    """An ORT CalibrationDataReader over batches of real inputs."""
+def batch_reader(input_name: str, data: Iterable[Any], limit: int) -> Any:
+    """An ORT CalibrationDataReader over up to `limit` batches of real inputs (a class built
+    here, so importing this module needs no onnxruntime: it is the `[ort]` extra)."""
+    from onnxruntime.quantization import CalibrationDataReader
 
-    def __init__(self, input_name: str, data: Iterable[Any], limit: int) -> None:
-        self._batches = iter(
-            [
-                {input_name: inputs_of(b).detach().cpu().float().numpy()}
-                for b in itertools.islice(iter(data), limit)
-            ]
-        )
+    class BatchReader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._batches = iter(
+                [
+                    {input_name: inputs_of(b).detach().cpu().float().numpy()}
+                    for b in itertools.islice(iter(data), limit)
+                ]
+            )
 
-    def get_next(self) -> dict[str, Any] | None:
-        return next(self._batches, None)
+        def get_next(self) -> dict[str, Any] | None:
+            return next(self._batches, None)
+
+    return BatchReader()
 
 
 def activation_types(target: str) -> tuple[Any, Any]:
@@ -49,7 +52,7 @@ def quantize_ort_static(
 
     assert data is not None
     input_name = onnx.load(str(source), load_external_data=False).graph.input[0].name
-    reader = BatchReader(input_name, data, limit)
+    reader = batch_reader(input_name, data, limit)
     activation, weight = activation_types(target)
     with tempfile.TemporaryDirectory() as folder:
         prepared = Path(folder) / "prepared.onnx"
