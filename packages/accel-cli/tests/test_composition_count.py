@@ -14,14 +14,26 @@ from cli_helpers import cli, run_dirs
 import accel.cli.config.compose as compose_module
 import accel.cli.config.load as load_module
 
-# ResNet-20 on the embedded digits, two steps: real training in a few seconds.
+# Registered names (no YAML file: registry-made group options) that need only accel-core, so
+# the count holds with accel-cli alone; two steps of real training.
 SMALL = [
-    "model=resnet20",
-    "data=digits",
+    "model=test_count_net",
+    "data=test_count_data",
     "trainer.max_epochs=1",
     "trainer.max_steps=2",
     "~callbacks.progress",
 ]
+
+
+@pytest.fixture(autouse=True)
+def tiny_components(workdir: Path) -> None:
+    """The testkit's model and data as registered names (removed after each test)."""
+    from accel_cli_testkit import TinyData, TinyNet
+
+    from accel.core.registry import registry
+
+    registry("models").add("test_count_net", TinyNet)
+    registry("datasets").add("test_count_data", TinyData)
 
 
 @pytest.fixture

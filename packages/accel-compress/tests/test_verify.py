@@ -49,7 +49,8 @@ def test_accuracy_of_empty_data() -> None:
 def test_tolerance_and_drop_checks() -> None:
     assert check_tolerance("fold_bn", 1e-6) is None
     assert "exceeds its tolerance" in str(check_tolerance("fold_bn", 1e-2))
-    assert check_tolerance("prune", 5.0) is None  # no tolerance: accuracy decides
+    assert check_tolerance("prune_search", 5.0) is None  # no tolerance: accuracy decides
+    assert "exceeds its tolerance 0.1" in str(check_tolerance("prune", 0.5))  # not fine-tuned
     assert check_drop(0.99, 0.988, 0.5) is None  # fractions in, --max-drop in points
     assert check_drop(0.985, 0.98, 0.5) is None  # exactly 0.5 pt, despite float rounding
     assert str(check_drop(0.99, 0.98, 0.5)) == (

@@ -306,6 +306,8 @@ def summary(report: dict[str, Any]) -> str:
     for step in report["steps"]:  # a step the user asked for and did not get must be said
         if step.get("status") == "dropped":
             parts.append(f"{step['name']} DROPPED: {'; '.join(step.get('notes') or [])}")
+    for problem in report.get("problems") or []:  # written only because of --force
+        parts.append(f"FORCED, NOT VERIFIED: {problem}")
     return "; ".join(parts)
 
 
@@ -331,7 +333,7 @@ def analyze_command(flags: AnalyzeFlags) -> None:
     if context.evaluate is not None:
         result["accuracy"] = context.evaluate(model)
     if options.sensitivity:
-        from accel.compress.pipeline import parity_inputs
+        from accel.compress.passes.parity import parity_inputs
         from accel.compress.sensitivity import sensitivity
 
         result["sensitivity"] = sensitivity(

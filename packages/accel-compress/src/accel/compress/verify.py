@@ -17,7 +17,9 @@ TOLERANCES: dict[str, float] = {
     "merge_branches": 1e-4,
     "export": 1e-4,
     "quantize": 0.1,
+    "prune": 0.1,  # applies to a pruned model that was not fine-tuned (see pipeline.py)
 }
+SAME_ROWS = 1e-6  # rows of an output closer than this (relative) are "the same for every input"
 
 
 class VerificationError(AccelError):
@@ -35,14 +37,44 @@ def relative_error(reference: torch.Tensor, output: torch.Tensor) -> float:
     return float((output - reference).norm() / scale)
 
 
-def output_error(before: Any, after: Any, inputs: Sequence[torch.Tensor]) -> float:
-    """Relative error of `after`'s outputs against `before`'s over batches of real inputs."""
+def outputs(artifact: Any, inputs: Sequence[Any]) -> torch.Tensor:
+    """`artifact`'s main output over every batch of `inputs`, concatenated."""
     if not inputs:
         raise VerificationError("no inputs to compare outputs on: give example or calibration data")
-    run_before, run_after = Runner(before), Runner(after)
-    reference = torch.cat([run_before(x) for x in inputs])
-    output = torch.cat([run_after(x) for x in inputs])
-    return relative_error(reference, output)
+    run = Runner(artifact)
+    return torch.cat([run(x) for x in inputs])
+
+
+def output_error(before: Any, after: Any, inputs: Sequence[Any]) -> float:
+    """Relative error of `after`'s outputs against `before`'s over batches of real inputs;
+    infinite when `after` gives NaN or inf (no tolerance can pass it)."""
+    error, _ = compare_outputs(before, after, inputs)
+    return error
+
+
+def compare_outputs(before: Any, after: Any, inputs: Sequence[Any]) -> tuple[float, str | None]:
+    """The relative output error, and why `after`'s outputs are degenerate (NaN or inf, or
+    the same for every input where `before`'s are not), or None: a model whose output
+    collapsed can be close to a reference in norm and still be useless."""
+    reference, output = outputs(before, inputs), outputs(after, inputs)
+    problem = degenerate(output)
+    if problem and not degenerate(reference):
+        error = relative_error(reference, torch.nan_to_num(output))
+        return (float("inf") if "NaN" in problem else error), problem
+    return relative_error(reference, output), None
+
+
+def degenerate(output: torch.Tensor) -> str | None:
+    """Why `output` (rows: the inputs) says nothing about its inputs, or None."""
+    if not bool(torch.isfinite(output).all()):
+        return "the output holds NaN or inf"
+    rows = output.float().reshape(len(output), -1)
+    if len(rows) < 2:
+        return None
+    spread = (rows - rows[:1]).abs().max()
+    if float(spread) <= SAME_ROWS * max(float(rows.abs().max()), 1e-12):
+        return "the output is the same for every input"
+    return None
 
 
 def accuracy(artifact: Any, data: Iterable[Any]) -> float:

@@ -24,6 +24,8 @@ class Prune:
     - `global_pruning`: rank channels across layers instead of the same ratio per layer.
     - `ignored`: module names to keep whole (the classifier head is kept automatically).
     - `round_to`: keep channel counts multiples of this (e.g. 8 for int8 kernels).
+    - `tolerance`: the relative output error a pruned model that is not fine-tuned may keep
+      (default `verify.TOLERANCES["prune"]`); `accel compress` refuses one that breaks it.
     """
 
     def __init__(
@@ -36,6 +38,7 @@ class Prune:
         ignored: list[str] | None = None,
         round_to: int | None = None,
         max_steps: int = 20,
+        tolerance: float | None = None,
     ) -> None:
         if importance not in IMPORTANCES:
             raise ConfigError(
@@ -47,7 +50,7 @@ class Prune:
             raise ConfigError(f"prune: speedup must be > 1 (MACs before / after), got {speedup}")
         self.ratio, self.speedup, self.importance = ratio, speedup, importance
         self.global_pruning, self.ignored, self.round_to = global_pruning, ignored or [], round_to
-        self.max_steps = max_steps
+        self.max_steps, self.tolerance = max_steps, tolerance
 
     def __call__(self, model: nn.Module, context: PassContext) -> nn.Module:
         if not isinstance(model, nn.Module):

@@ -1,0 +1,104 @@
+"""Every step is gated, with or without labels: a pruned model that was not fine-tuned must
+keep the original's outputs, a collapsed output (NaN, the same for every input) fails any
+tolerance, and parity runs on real data whenever there is some."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from accel.compress.command import summary
+from accel.compress.passes.parity import parity_inputs, record_parity
+from accel.compress.pipeline import compress
+from accel.compress.verify import VerificationError, compare_outputs, degenerate
+from accel.core.passes import PassContext
+
+FAST = {"batches": [32], "repeats": 2}
+HALF = {"name": "prune", "ratio": 0.5}
+
+
+def unlabelled(digits) -> PassContext:
+    """Calibration inputs only: no labels, so no accuracy to gate on."""
+    return PassContext(example_inputs=digits.example, calib_data=digits.calib)
+
+
+class ZeroHead(nn.Module):
+    """A classifier whose last layer is all zeros: its output is the same for every input."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x) * 0.0
+
+
+def test_pruning_without_fine_tuning_that_breaks_parity_is_refused(resnet, digits, tmp_path):
+    recipe = {"passes": [HALF], "analysis": FAST}
+    with pytest.raises(VerificationError) as caught:
+        compress(resnet, recipe, unlabelled(digits), tmp_path / "out", quiet=True)
+    message = str(caught.value)
+    assert "prune: relative output error" in message
+    assert "not fine-tuned: pass --train-data" in message
+    assert "\n" not in message
+    assert not (tmp_path / "out" / "pruned").exists()
+
+
+def test_force_writes_it_and_the_summary_says_it_is_not_verified(resnet, digits, tmp_path):
+    recipe = {"passes": [HALF], "analysis": FAST, "verify": {"force": True}}
+    result = compress(resnet, recipe, unlabelled(digits), tmp_path / "out", quiet=True)
+    assert (tmp_path / "out" / "pruned" / "channels.json").is_file()
+    assert result.report["steps"][-1]["output_error"] > 0.1
+    assert "FORCED, NOT VERIFIED: prune: relative output error" in summary(result.report)
+
+
+def test_fine_tuning_after_pruning_lifts_the_parity_gate(resnet, digits, tmp_path):
+    context = unlabelled(digits)
+    context.train_data = digits.train[:8]
+    recipe = {"passes": [HALF, {"name": "finetune", "epochs": 1}], "analysis": FAST}
+    result = compress(resnet, recipe, context, tmp_path / "out", quiet=True)
+    assert result.problems == []
+    assert [s["name"] for s in result.report["steps"]] == ["original", "prune", "finetune"]
+
+
+def test_a_prune_within_the_tolerance_its_spec_sets_passes(resnet, digits, tmp_path):
+    recipe = {"passes": [{**HALF, "tolerance": 10.0}], "analysis": FAST}
+    result = compress(resnet, recipe, unlabelled(digits), tmp_path / "out", quiet=True)
+    assert result.problems == []
+
+
+def test_a_model_with_a_constant_output_cannot_be_verified(resnet, digits, tmp_path):
+    recipe = {"passes": [HALF], "analysis": FAST}
+    with pytest.raises(VerificationError, match="the same for every input on these inputs"):
+        compress(ZeroHead(resnet), recipe, unlabelled(digits), tmp_path / "out", quiet=True)
+
+
+def test_a_collapsed_output_fails_however_small_its_error(resnet, digits):
+    inputs = digits.calib[:2]
+    error, problem = compare_outputs(resnet, ZeroHead(resnet), inputs)
+    assert problem == "the output is the same for every input"
+    assert error == pytest.approx(1.0)
+    report = PassContext(calib_data=inputs).record("quantize")
+    record_parity(report, resnet, ZeroHead(resnet), PassContext(calib_data=inputs), 10.0)
+    assert report.metrics["tolerance_broken"] is True  # a tolerance of 10 would pass 1.0
+    assert "no tolerance passes it" in report.notes[-1]
+
+
+def test_degenerate_outputs() -> None:
+    assert degenerate(torch.tensor([[1.0, float("nan")], [0.0, 1.0]])) == (
+        "the output holds NaN or inf"
+    )
+    assert degenerate(torch.ones(4, 3)) == "the output is the same for every input"
+    assert degenerate(torch.zeros(4, 3)) == "the output is the same for every input"
+    assert degenerate(torch.eye(3)) is None
+    assert degenerate(torch.ones(1, 3)) is None  # one input: nothing to compare
+
+
+def test_parity_runs_on_real_data_when_any_is_given(digits) -> None:
+    random = torch.randn(2, 1, 8, 8)
+    calib, val, train = digits.calib, digits.test, digits.train
+    assert parity_inputs(PassContext(example_inputs=random, calib_data=calib))[0] is calib[0]
+    assert parity_inputs(PassContext(example_inputs=random, val_data=val))[0] is val[0][0]
+    assert parity_inputs(PassContext(example_inputs=random, train_data=train))[0] is train[0][0]
+    assert parity_inputs(PassContext(example_inputs=random))[0] is random  # no data at all
