@@ -26,7 +26,6 @@ nox.options.sessions = [
     "lint",
     "typecheck",
     *(f"test-{p}" for p in PACKAGES),
-    "slim-accel-compress",
     "integration",
     "build",
 ]
@@ -97,36 +96,39 @@ numpy.save(f"{sys.argv[1]}/calib.npy", numpy.random.rand(8, 3, 8, 8).astype("flo
 OPTIONAL = ("onnx", "onnxruntime", "onnxscript", "torchao", "matplotlib")
 
 
-@nox.session(name="slim-accel-compress")
-def slim_accel_compress(session: nox.Session) -> None:
-    """accel-compress without extras (+ accel-core, accel-cli): it imports, `--quantize int8`
-    says in one line to install `[ort]` (non-zero exit, no traceback); with `[ort]` it runs."""
-    env = {"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}
-    sync = ["uv", "sync", "--locked", "--no-default-groups", "--package", "accel-compress"]
-    sync += ["--package", "accel-cli"]
-    session.run_install(*sync, env=env)
-    present = _importable(session, OPTIONAL)
+def _check_slim_compress(
+    session: nox.Session, venv: Path, wheels: dict[str, Path], constraints: Path
+) -> None:
+    """The accel-compress wheel without extras (what `pip install accel-compress` gives):
+    none of the optional toolchains is there, `--quantize int8` says in one line to install
+    `[ort]` (non-zero exit, no traceback, for a `.pt2` and for an `.onnx` model); with `[ort]`
+    added, the same command writes the int8 ONNX model."""
+    python, accel = str(venv / "bin" / "python"), venv / "bin" / "accel"
+    present = _importable(session, OPTIONAL, python)
     if present:
         session.error(f"the slim install holds optional packages: {present}")
-    session.run("python", "-c", "import accel.compress; from accel.compress import compress")
-    tmp = Path(session.create_tmp())
+    tmp = venv.parent / "slim-compress"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
     model, out = tmp / "model.pt2", tmp / "out"
-    shutil.rmtree(out, ignore_errors=True)
-    session.run("python", "-c", SLIM_MODEL, str(tmp))
+    session.run(python, "-c", SLIM_MODEL, str(tmp), external=True)
     (tmp / "model.onnx").write_bytes(b"not read: the hint comes first")
     int8 = ["--quantize", "int8", "--calib-data", str(tmp / "calib.npy"), "--repeats", "1"]
     int8 += ["-q", "-o", str(out)]
     for source in (model, tmp / "model.onnx"):
-        _expect_hint(session, [str(source), *int8], "pip install 'accel-compress[ort]'")
-    session.run_install(*sync, "--extra", "ort", env=env)
-    session.run("accel", "compress", str(model), *int8)
+        _expect_hint(session, accel, [str(source), *int8], "pip install 'accel-compress[ort]'")
+    session.run(
+        "uv", "pip", "install", "--quiet", "--python", python, "--constraint", str(constraints),
+        f"{wheels['accel-compress']}[ort]", external=True, env={"UV_COMPILE_BYTECODE": "0"},
+    )  # fmt: skip
+    session.run(str(accel), "compress", str(model), *int8, external=True)
     if not (out / "model.onnx").is_file():
         session.error(f"accel compress with [ort] wrote no {out / 'model.onnx'}")
+    session.log("accel-compress: the slim wheel says what to install; with [ort] it runs")
 
 
-def _expect_hint(session: nox.Session, args: list[str], hint: str) -> None:
+def _expect_hint(session: nox.Session, accel: Path, args: list[str], hint: str) -> None:
     """`accel compress ARGS` fails with exactly one stderr line ending in `hint`."""
-    accel = Path(session.bin) / "accel"
     done = subprocess.run([str(accel), "compress", *args], capture_output=True, text=True)
     lines = done.stderr.strip().splitlines()
     session.log(done.stderr.strip())
@@ -134,10 +136,10 @@ def _expect_hint(session: nox.Session, args: list[str], hint: str) -> None:
         session.error(f"expected exit != 0, one line ending {hint!r}; got {done.returncode}")
 
 
-def _importable(session: nox.Session, modules: tuple[str, ...]) -> list[str]:
-    """Those of `modules` the session's venv could import."""
+def _importable(session: nox.Session, modules: tuple[str, ...], python: str) -> list[str]:
+    """Those of `modules` the venv of `python` could import."""
     code = f"import json, importlib.util as u; print(json.dumps([*filter(u.find_spec, {modules})]))"
-    out = session.run("python", "-c", code, silent=True)
+    out = session.run(python, "-c", code, silent=True, external=True)
     return list(json.loads(str(out).strip().splitlines()[-1]))
 
 
@@ -152,7 +154,8 @@ def _accel_distributions(session: nox.Session, python: str = "python") -> set[st
 
 @nox.session
 def build(session: nox.Session) -> None:
-    """Wheels + sdists of every package; each wheel installed alone with accel-core and checked."""
+    """Wheels + sdists of every package; each wheel installed alone with accel-core and checked
+    (accel-compress's also without extras: it says what to install, and runs with `[ort]`)."""
     dist = ROOT / "dist"
     shutil.rmtree(dist, ignore_errors=True)
     session.run("uv", "build", "--all-packages", "--out-dir", str(dist), external=True)
@@ -193,6 +196,8 @@ def _check_wheel_alone(
     if owners != expected:
         session.error(f"{package}: registry lists {sorted(owners)}, expected {sorted(expected)}")
     session.log(f"{package}: wheel works alone; registry lists {sorted(owners)}")
+    if package == "accel-compress":
+        _check_slim_compress(session, venv, wheels, constraints)
 
 
 def _declares_accel_entry_points(wheel: Path) -> bool:
