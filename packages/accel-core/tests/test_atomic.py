@@ -85,3 +85,34 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_a_folder_swap_replaces_the_whole_folder_or_keeps_the_old_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from accel.core.atomic import swap_folder
+
+    target, new = tmp_path / "out", tmp_path / ".tmp-new"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    new.mkdir()
+    (new / "model.onnx").write_text("new")
+    assert swap_folder(new, target) == target
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # nothing left aside
+    assert [p.name for p in target.iterdir()] == ["model.onnx"]
+    (tmp_path / ".tmp-next").mkdir()
+    calls: list[str] = []
+
+    def replace_failing_into_place(src: str, dst: str) -> None:
+        calls.append(Path(src).name)
+        if Path(src).name == ".tmp-next":
+            raise OSError(28, "No space left on device")
+        os.rename(src, dst)
+
+    import accel.core.atomic as atomic
+
+    monkeypatch.setattr(atomic.os, "replace", replace_failing_into_place)
+    with pytest.raises(OSError, match="No space left on device"):
+        swap_folder(tmp_path / ".tmp-next", target)
+    assert calls == ["out", ".tmp-next", f".old-{os.getpid()}-out"]
+    assert [p.name for p in target.iterdir()] == ["model.onnx"]  # put back, not lost

@@ -3,7 +3,8 @@
 Readers see the old file or the new one, never half of one, and a failure (a full disk, a
 kill) leaves the previous file as it was. An OS error names the file being written, so the
 one-line message a user sees says where (`No space left on device: runs/x/config.yaml`).
-Folders of results go through `accel.core.outputs.output_folder`.
+`swap_folder` does the same for a whole folder; folders of results go through
+`accel.core.outputs.output_folder`, which checks what it replaces and swaps with it.
 """
 
 from __future__ import annotations
@@ -67,9 +68,36 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         with _naming(path):
             yield temp
+            fsync_path(temp)  # the tool wrote it: make its bytes durable before the rename
             os.replace(temp, path)
+            fsync_path(path.parent)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def swap_folder(temp: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
+    """Rename the finished folder `temp` to `target` (beside it); a folder already at
+    `target` is moved aside first and removed only once the new one is in place, so a
+    failure leaves the old one or the new one, never neither."""
+    import shutil
+
+    temp, target = Path(temp), Path(target)
+    old = target.with_name(f".old-{os.getpid()}-{target.name}")
+    for written in [*temp.rglob("*"), temp]:  # tools wrote them: durable before the rename
+        if not written.is_symlink():
+            fsync_path(written)
+    with _naming(target):
+        if target.exists():
+            os.replace(target, old)
+        try:
+            os.replace(temp, target)
+        except BaseException:
+            if old.exists():
+                os.replace(old, target)  # the previous folder goes back where it was
+            raise
+        fsync_path(target.parent)
+    shutil.rmtree(old, ignore_errors=True)
+    return target
 
 
 @contextmanager

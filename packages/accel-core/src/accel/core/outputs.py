@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from accel.core.atomic import STALE, fsync_path, process_alive, remove_stale_files
+from accel.core.atomic import STALE, process_alive, remove_stale_files, swap_folder
 from accel.core.errors import ConfigError
 
 MARKER = ".accel-output.json"
@@ -91,19 +91,9 @@ def output_folder(
         yield temp
         write_marker(temp, owner, files=_listing(temp))
         check_output_folder(target, key)  # nothing of the user's appeared while we worked
-        swap_in(temp, target)
+        swap_folder(temp, target)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
-
-
-def swap_in(temp: Path, target: Path) -> None:
-    """Rename `temp` to `target`; a previous accel output there is removed only afterwards."""
-    old = target.with_name(f".old-{os.getpid()}-{target.name}")
-    if target.exists():
-        os.replace(target, old)
-    os.replace(temp, target)
-    fsync_path(target.parent)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_marker(folder: Path, owner: str, files: list[str] | None) -> None:
