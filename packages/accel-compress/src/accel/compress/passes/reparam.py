@@ -1,28 +1,44 @@
-"""`fold_bn` and `merge_branches`: reparametrize a trained model into fewer, equal-output layers."""
+"""`fold_bn` and `merge_branches`: reparametrize a trained model into fewer, equal-output layers.
+
+Both read the model's torch.fx graph (see `graph_patterns`), so they find conv → BatchNorm
+and summed conv/identity branches whatever classes a model family builds them from
+(torchvision's `Conv2dNormActivation`, timm's `ConvNormAct` / `BatchNormAct2d`, RepVGG blocks).
+"""
 
 from __future__ import annotations
 
 import copy
-import operator
-from typing import Any
 
 import torch
 from torch import fx, nn
-from torch.nn.utils.fusion import fuse_conv_bn_eval
+from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 from accel.compress.artifacts import set_eval
+from accel.compress.passes.graph_patterns import (
+    Norm,
+    add_leaves,
+    call_counts,
+    conv_norm_pairs,
+    conv_source,
+    is_add,
+    module_of,
+    norm_input,
+    norm_of,
+    simplify,
+    tensor_at,
+)
 from accel.compress.passes.parity import record_parity
-from accel.core.passes import PassContext
+from accel.core.passes import PassContext, PassReport
 
-BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d)
-ADD_TARGETS = (operator.add, torch.add)
+NAMES_SHOWN = 5
 
 
 def trace(model: nn.Module, context: PassContext, name: str) -> fx.GraphModule | None:
-    """An fx graph of `model`, or None with a skipped report when it cannot be traced."""
+    """A simplified fx graph of `model`, or None with a skipped report when it cannot be
+    traced (dynamic control flow etc.): the pass is skipped, never a crash."""
     try:
-        return fx.symbolic_trace(model)
-    except Exception as error:  # dynamic control flow etc.: skip the pass, never crash
+        return simplify(fx.symbolic_trace(model))
+    except Exception as error:
         report = context.record(name, "skipped")
         report.notes.append(f"model is not traceable by torch.fx ({type(error).__name__}): skipped")
         return None
@@ -35,32 +51,57 @@ def set_module(root: nn.Module, qualified: str, module: nn.Module) -> None:
     setattr(parent, child, module)
 
 
-def conv_bn_pairs(graph: fx.GraphModule) -> list[tuple[str, str]]:
-    """(conv, bn) module names where a BN reads only a conv's output and each is called once."""
-    modules = dict(graph.named_modules())
-    calls: dict[str, int] = {}
-    for node in graph.graph.nodes:
-        if node.op == "call_module":
-            calls[str(node.target)] = calls.get(str(node.target), 0) + 1
-    pairs = []
-    for node in graph.graph.nodes:
-        if node.op != "call_module" or not isinstance(modules[node.target], BN_TYPES):
-            continue
-        source = node.args[0]
-        if not isinstance(source, fx.Node) or source.op != "call_module":
-            continue
-        conv = modules[source.target]
-        if not isinstance(conv, nn.Conv1d | nn.Conv2d) or len(source.users) != 1:
-            continue
-        if calls[str(source.target)] == 1 and calls[str(node.target)] == 1:
-            pairs.append((str(source.target), str(node.target)))
-    return pairs
+def fold_pair(root: nn.Module, conv_name: str, norm: Norm) -> None:
+    """Fold `norm` into the conv at `conv_name` of `root`; a leaf BatchNorm becomes
+    `nn.Identity`, a functional one (inside its family's own module) identity statistics."""
+    conv = root.get_submodule(conv_name)
+    assert isinstance(conv, nn.Conv1d | nn.Conv2d)
+    fused = copy.deepcopy(conv)
+    fused.weight, bias = fuse_conv_bn_weights(
+        conv.weight, conv.bias, norm.mean, norm.var, norm.eps, norm.weight, norm.bias
+    )
+    fused.bias = bias
+    set_module(root, conv_name, fused)
+    if norm.module is not None:
+        set_module(root, norm.module, nn.Identity())
+    else:
+        neutralize(root, norm)
+
+
+@torch.no_grad()
+def neutralize(root: nn.Module, norm: Norm) -> None:
+    """Make a functional BatchNorm of `root` compute the identity (mean 0, var + eps = 1)."""
+    mean, var, weight, bias = (
+        None if name is None else tensor_at(root, name) for name in norm.tensor_names
+    )
+    assert mean is not None
+    assert var is not None
+    mean.zero_()
+    var.fill_(1.0 - norm.eps)
+    if weight is not None:
+        weight.fill_(1.0)
+    if bias is not None:
+        bias.zero_()
+
+
+def note_left_alone(report: PassReport, alone: list[Norm]) -> None:
+    """Say which BatchNorms were not folded (they follow other ops, or share their conv)."""
+    if not alone:
+        return
+    names = [norm.key.removesuffix(".running_mean") for norm in alone]
+    shown = ", ".join(names[:NAMES_SHOWN]) + (", ..." if len(names) > NAMES_SHOWN else "")
+    report.notes.append(
+        f"{len(alone)} BatchNorm(s) left alone (not directly after a convolution, or that "
+        f"convolution has other uses): {shown}"
+    )
 
 
 class FoldBN:
     """Fold each BatchNorm that follows a convolution into the convolution's weights.
 
-    The model keeps its class and forward code: folded BatchNorms become `nn.Identity`.
+    The model keeps its class and forward code: folded BatchNorm modules become
+    `nn.Identity`; one computed inside a family's own module (timm's `BatchNormAct2d`) keeps
+    its place with identity statistics, so that module's forward (its activation) still runs.
     """
 
     def __init__(self, tolerance: float | None = None) -> None:
@@ -70,27 +111,31 @@ class FoldBN:
         graph = trace(set_eval(model), context, "fold_bn")
         if graph is None:
             return model
+        pairs, alone = conv_norm_pairs(graph)
         folded = set_eval(copy.deepcopy(model))
-        pairs = conv_bn_pairs(graph)
-        for conv_name, bn_name in pairs:
-            conv = folded.get_submodule(conv_name)
-            bn = folded.get_submodule(bn_name)
-            assert isinstance(conv, nn.Conv1d | nn.Conv2d)
-            assert isinstance(bn, BN_TYPES)
-            set_module(folded, conv_name, fuse_conv_bn_eval(conv, bn))
-            set_module(folded, bn_name, nn.Identity())
+        for conv_name, norm in pairs:
+            fold_pair(folded, conv_name, norm)
         report = context.record("fold_bn", folded=len(pairs))
         if not pairs:
             report.status = "skipped"
             report.notes.append("no convolution followed by BatchNorm found")
+            note_left_alone(report, alone)
             return model
+        note_left_alone(report, alone)
+        inner = sum(norm.module is None for _, norm in pairs)
+        if inner:
+            report.notes.append(
+                f"{inner} BatchNorm(s) computed inside their own modules were folded and set "
+                "to identity statistics (those modules stay)"
+            )
         record_parity(report, model, folded, context, self.tolerance)
         return folded
 
 
 class MergeBranches:
     """Merge parallel k×k, 1×1 and identity branches (RepVGG-style, each with optional BN)
-    that are summed, into one k×k convolution. The result is a `torch.fx.GraphModule`."""
+    that are summed, into one k×k convolution. The result is a `torch.fx.GraphModule`; each
+    merged conv takes the name of its block's k×k conv."""
 
     def __init__(self, tolerance: float | None = None) -> None:
         self.tolerance = tolerance
@@ -99,82 +144,81 @@ class MergeBranches:
         graph = trace(set_eval(copy.deepcopy(model)), context, "merge_branches")
         if graph is None:
             return model
-        merged = 0
-        for node in reversed(list(graph.graph.nodes)):  # outermost sum first
-            live = set(graph.graph.nodes)
-            if node in live and is_add(node) and merge_add(graph, node, merged):
-                merged += 1
-                graph.graph.eliminate_dead_code()
+        merged = merge_all(graph)
         report = context.record("merge_branches", merged=merged)
         if not merged:
             report.status = "skipped"
             report.notes.append("no summed conv/identity branches found")
             return model
-        graph.graph.eliminate_dead_code()
         graph.delete_all_unused_submodules()
         graph.recompile()
         record_parity(report, model, graph, context, self.tolerance)
         return graph
 
 
-def is_add(node: fx.Node) -> bool:
-    return (node.op == "call_function" and node.target in ADD_TARGETS) or (
-        node.op == "call_method" and node.target == "add"
-    )
+def merge_all(graph: fx.GraphModule) -> int:
+    """Merge every sum of branches in `graph`, outermost sum first; how many were merged."""
+    merged = 0
+    live = set(graph.graph.nodes)
+    for node in reversed(list(graph.graph.nodes)):
+        if node in live and is_add(node) and merge_add(graph, node):
+            merged += 1
+            graph.graph.eliminate_dead_code()
+            live = set(graph.graph.nodes)
+    return merged
 
 
-def add_leaves(node: fx.Node) -> list[fx.Node]:
-    """The summed operands of a tree of two-operand adds (inner adds used only once)."""
-    if len(node.args) != 2 or node.kwargs:
-        return []
-    leaves = []
-    for arg in node.args:
-        if not isinstance(arg, fx.Node):
-            return []
-        if is_add(arg) and len(arg.users) == 1:
-            inner = add_leaves(arg)
-            if not inner:
-                return []
-            leaves += inner
-        else:
-            leaves.append(arg)
-    return leaves
+Branch = tuple[fx.Node, nn.Conv2d | None, Norm | None]
 
 
-def branch_of(graph: fx.GraphModule, leaf: fx.Node) -> tuple[fx.Node, Any, Any] | None:
-    """(input, conv or None for identity, bn or None) of one branch, or None if not a branch."""
-    modules = dict(graph.named_modules())
-    module = modules.get(str(leaf.target)) if leaf.op == "call_module" else None
-    if isinstance(module, nn.Conv2d):
-        return leaf.args[0], module, None  # type: ignore[return-value]
-    if isinstance(module, nn.BatchNorm2d):
-        source = leaf.args[0]
-        if not isinstance(source, fx.Node):
-            return None
-        inner = modules.get(str(source.target)) if source.op == "call_module" else None
-        if isinstance(inner, nn.Conv2d) and len(source.users) == 1:
-            return source.args[0], inner, module  # type: ignore[return-value]
-        return source, None, module
-    return leaf, None, None
+def branch_of(graph: fx.GraphModule, leaf: fx.Node, counts: dict[str, int]) -> Branch | None:
+    """(input, conv or None for identity, BatchNorm or None) of one summed branch. A 2-d conv
+    used only by this branch (its BatchNorm too) is the branch's conv: the merged conv takes
+    its place. Anything else is the branch's input."""
+    norm = norm_of(graph, leaf)
+    source = norm_input(leaf) if norm is not None else leaf
+    if source is None:
+        return None
+    conv = module_of(graph, source)
+    entry = source.args[0] if source.args else None
+    if (
+        isinstance(conv, nn.Conv2d)
+        and isinstance(entry, fx.Node)
+        and conv_source(graph, source, counts)
+        and len(leaf.users) == 1
+    ):
+        return entry, conv, norm
+    return source, None, norm
 
 
-def merge_add(graph: fx.GraphModule, node: fx.Node, index: int) -> bool:
+def merge_add(graph: fx.GraphModule, node: fx.Node) -> bool:
     """Replace one sum of branches by a single conv; False when the pattern does not fit."""
     leaves = add_leaves(node)
-    branches = [branch_of(graph, leaf) for leaf in leaves]
+    counts = call_counts(graph)
+    branches = [branch_of(graph, leaf, counts) for leaf in leaves]
     if len(leaves) < 2 or any(b is None for b in branches):
         return False
     inputs = {b[0] for b in branches if b is not None}
-    convs = [b[1] for b in branches if b is not None and b[1] is not None]
-    if len(inputs) != 1 or not convs or not compatible(convs, len(convs) < len(branches)):
+    convs = [(leaf, b[1]) for leaf, b in zip(leaves, branches, strict=True) if b and b[1]]
+    if len(inputs) != 1 or not convs:
         return False
-    merged = merged_conv(convs[0], [(b[1], b[2]) for b in branches if b is not None])
-    name = f"merged_branch_{index}"
-    graph.add_submodule(name, merged)
+    if not compatible([conv for _, conv in convs], len(convs) < len(branches)):
+        return False
+    largest_leaf, largest = max(convs, key=lambda item: item[1].kernel_size[0])
+    merged = merged_conv(largest, [(b[1], b[2]) for b in branches if b is not None])
+    name = conv_name(graph, largest_leaf)
+    graph.add_submodule(name, merged)  # in the place of the block's k×k conv
     with graph.graph.inserting_before(node):
         new = graph.graph.call_module(name, (next(iter(inputs)),))
     node.replace_all_uses_with(new)
     return True
+
+
+def conv_name(graph: fx.GraphModule, leaf: fx.Node) -> str:
+    """The name of the conv a branch's leaf (the conv, or its BatchNorm) computes from."""
+    conv_node = norm_input(leaf) if norm_of(graph, leaf) is not None else leaf
+    assert conv_node is not None
+    return str(conv_node.target)
 
 
 def compatible(convs: list[nn.Conv2d], has_identity: bool) -> bool:
@@ -198,15 +242,11 @@ def compatible(convs: list[nn.Conv2d], has_identity: bool) -> bool:
     return True
 
 
-def merged_conv(template: nn.Conv2d, branches: list[tuple[Any, Any]]) -> nn.Conv2d:
+def merged_conv(
+    template: nn.Conv2d, branches: list[tuple[nn.Conv2d | None, Norm | None]]
+) -> nn.Conv2d:
     """One conv whose weights are the sum of every branch's (BN-folded, centre-padded) weights."""
-    size = max(c.kernel_size[0] for c, _ in branches if c is not None)
-    weight = torch.zeros(template.out_channels, template.in_channels // template.groups, size, size)
-    bias = torch.zeros(template.out_channels)
-    for conv, bn in branches:
-        w, b = branch_kernel(template, conv, bn, size)
-        weight += w
-        bias += b
+    size = template.kernel_size[0]
     merged = nn.Conv2d(
         template.in_channels,
         template.out_channels,
@@ -215,33 +255,38 @@ def merged_conv(template: nn.Conv2d, branches: list[tuple[Any, Any]]) -> nn.Conv
         padding=size // 2,
         groups=template.groups,
         bias=True,
+        device=template.weight.device,
+        dtype=template.weight.dtype,
     )
-    merged.weight.data.copy_(weight)
     assert merged.bias is not None
-    merged.bias.data.copy_(bias)
+    with torch.no_grad():
+        merged.weight.zero_()
+        merged.bias.zero_()
+        for conv, norm in branches:
+            weight, bias = branch_kernel(template, conv, norm)
+            merged.weight += weight
+            merged.bias += bias
     return merged
 
 
 def branch_kernel(
-    template: nn.Conv2d, conv: nn.Conv2d | None, bn: nn.BatchNorm2d | None, size: int
+    template: nn.Conv2d, conv: nn.Conv2d | None, norm: Norm | None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The (weight, bias) of one branch as a size×size conv."""
+    """The (weight, bias) of one branch as a conv of `template`'s (largest) kernel size."""
+    size = template.kernel_size[0]
     out, per_group = template.out_channels, template.in_channels // template.groups
+    like = template.weight.detach()
     if conv is None:  # identity: a centred one per channel within its group
-        weight = torch.zeros(out, per_group, size, size)
+        weight = torch.zeros_like(like)
         for channel in range(out):
             weight[channel, channel % per_group, size // 2, size // 2] = 1.0
-        bias = torch.zeros(out)
+        bias = like.new_zeros(out)
     else:
         pad = (size - conv.kernel_size[0]) // 2
         weight = nn.functional.pad(conv.weight.detach(), [pad] * 4)
-        bias = conv.bias.detach() if conv.bias is not None else torch.zeros(out)
-    if bn is None:
+        bias = conv.bias.detach() if conv.bias is not None else like.new_zeros(out)
+    if norm is None:
         return weight, bias
-    assert bn.running_mean is not None
-    assert bn.running_var is not None
-    std = (bn.running_var + bn.eps).sqrt()
-    gamma = bn.weight.detach() if bn.weight is not None else torch.ones(out)
-    beta = bn.bias.detach() if bn.bias is not None else torch.zeros(out)
-    scale = gamma / std
-    return weight * scale.reshape(-1, 1, 1, 1), beta + (bias - bn.running_mean) * scale
+    scale = (norm.weight if norm.weight is not None else 1.0) / (norm.var + norm.eps).sqrt()
+    shift = norm.bias if norm.bias is not None else 0.0
+    return weight * scale.reshape(-1, 1, 1, 1), shift + (bias - norm.mean) * scale
