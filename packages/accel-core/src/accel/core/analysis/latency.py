@@ -2,13 +2,17 @@
 
 A median of wall times alone misleads where other work shares the cores: torch eager can slow
 10-30x at a load of 4 while ONNX Runtime holds. So a measure states its threads, the process
-CPU time per call and the load average beside the wall times (CPU time far below wall time x
-threads: the call waited for the cores), and `compare_latency` times two calls in
-alternation, so that load which comes and goes slows both alike.
+CPU time per call, the load average and the share of the machine's CPU other processes used
+while it ran; `compare_latency` times two calls in alternation (blocks of calls long enough
+for the timer, the order flipped every round), so load which comes and goes slows both alike,
+and reports the spread of the per-round ratios. A comparison made while other processes took
+more than `BUSY_SHARE` of the CPUs, or whose ratios spread wider than `WIDE_SPREAD`, is marked
+unreliable (`reliable`, `why`): a caller must not decide anything on it.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import time
@@ -21,6 +25,11 @@ import torch
 
 SLOW_CALL_S = 1.0  # a call this slow after the first is warm: a big model gains nothing more
 MAX_WARMUP_CALLS = 200
+BLOCK_S = 0.005  # a timed block of calls lasts at least this (sub-ms calls time in blocks)
+MAX_BLOCK = 1000  # calls in one block at most
+MIN_ROUNDS = 5  # a comparison's budget never cuts it below this many rounds
+BUSY_SHARE = 0.25  # other processes using more of the CPUs than this: timings unreliable
+WIDE_SPREAD = 0.5  # per-round ratios whose quartiles differ by more than this x the median
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,7 @@ class Latency:
     threads: int  # torch's intra-op threads during the measure
     cpu_ms: float  # process CPU time per call, every thread of this process together
     load_average: float | None  # the 1-minute load average after the measure (None: no such OS)
+    others_cpu: float | None = None  # share of the CPUs other processes used meanwhile
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,14 +53,23 @@ class Latency:
 @dataclass(frozen=True)
 class Comparison:
     """Two calls timed side by side; `speedup` is the median of the per-round ratios
-    before / after (robust where a ratio of two separate medians is not)."""
+    before / after (robust where a ratio of two separate medians is not), `speedup_low` and
+    `speedup_high` their quartiles; `others_cpu` the share of the machine's CPUs that other
+    processes used meanwhile (None where unknown); `reliable` False (with `why`) when the
+    machine was busy or the ratios spread too wide to decide on."""
 
     before_ms: float
     after_ms: float
     speedup: float
+    speedup_low: float
+    speedup_high: float
     rounds: int
+    block: int  # calls per timed block
     threads: int
     load_average: float | None
+    others_cpu: float | None
+    reliable: bool
+    why: str | None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,7 +85,7 @@ def measure_latency(
     warmup_s: float = 0.0,
     budget_s: float | None = None,
 ) -> Latency:
-    """Time `fn(inputs)` (a tuple of inputs: `fn(*inputs)`) without gradients: `repeats`
+    """Time `fn(inputs)` (a tuple of inputs: `fn(*inputs)`) under `torch.inference_mode`: `repeats`
     timed calls after at least `warmup` calls and `warmup_s` seconds of untimed ones.
 
     `budget_s` cuts the timed calls of a slow `fn` to about that many seconds (3 at least);
@@ -74,12 +93,13 @@ def measure_latency(
     inputs every call is synchronized, so the time is the GPU's too.
     """
     call = bound_call(fn, inputs)
-    with torch_threads(threads) as used, torch.no_grad():
+    with torch_threads(threads) as used, torch.inference_mode():
         warmed, last = warm_up(call, warmup, warmup_s)
         if budget_s is not None:
             repeats = min(repeats, max(3, int(budget_s / max(last, 1e-6))))
         cpu = time.process_time()
-        times = [timed_ms(call) for _ in range(repeats)]
+        with others_cpu_share() as others:
+            times = [timed_ms(call) for _ in range(repeats)]
         cpu = time.process_time() - cpu
     return Latency(
         median_ms=statistics.median(times),
@@ -90,6 +110,7 @@ def measure_latency(
         threads=used,
         cpu_ms=cpu * 1000 / repeats,
         load_average=load_average(),
+        others_cpu=others.share,
     )
 
 
@@ -103,27 +124,110 @@ def compare_latency(
     warmup_s: float = 0.0,
     budget_s: float | None = None,
 ) -> Comparison:
-    """`before` and `after` timed in alternation on `inputs`: one call of each per round, the
+    """`before` and `after` timed in alternation on `inputs` under `torch.inference_mode`
+    (how a model is deployed): each round times a block of calls of each (as many as last
+    `BLOCK_S` for the faster one, sized by its warm-up: at least one untimed call each), the
     order flipped every round. `warmup`, `warmup_s` and `budget_s` as in `measure_latency`
-    (the budget covers both calls of a round)."""
+    (the budget covers both blocks of a round; it never cuts below `MIN_ROUNDS`)."""
     calls = (bound_call(before, inputs), bound_call(after, inputs))
-    with torch.no_grad():
-        last = sum(warm_up(call, warmup, warmup_s)[1] for call in calls)
+    with torch.inference_mode():
+        lasts = [warm_up(call, max(warmup, 1), warmup_s)[1] for call in calls]
+        block = min(MAX_BLOCK, max(1, math.ceil(BLOCK_S / max(min(lasts), 1e-6))))
         if budget_s is not None:
-            rounds = min(rounds, max(3, int(budget_s / max(last, 1e-6))))
-        times: tuple[list[float], list[float]] = ([], [])
-        for index in range(rounds):
-            for which in (0, 1) if index % 2 == 0 else (1, 0):
-                times[which].append(timed_ms(calls[which]))
-    ratios = [a / b for a, b in zip(*times, strict=True) if b > 0]
+            per_round = block * sum(lasts)
+            rounds = min(rounds, max(MIN_ROUNDS, int(budget_s / max(per_round, 1e-6))))
+        with others_cpu_share() as others:
+            times = alternate(calls, rounds, block)
+    ratios = sorted(a / b for a, b in zip(*times, strict=True) if b > 0)
+    low, mid, high = quartiles(ratios)
+    why = unreliable_because(others.share, low, mid, high)
     return Comparison(
         before_ms=statistics.median(times[0]),
         after_ms=statistics.median(times[1]),
-        speedup=statistics.median(ratios) if ratios else float("nan"),
+        speedup=mid,
+        speedup_low=low,
+        speedup_high=high,
         rounds=rounds,
+        block=block,
         threads=torch.get_num_threads(),
         load_average=load_average(),
+        others_cpu=others.share,
+        reliable=why is None,
+        why=why,
     )
+
+
+def alternate(
+    calls: tuple[Callable[[], Any], Callable[[], Any]], rounds: int, block: int
+) -> tuple[list[float], list[float]]:
+    """Milliseconds per call of each of two calls, a block of `block` calls each per round,
+    the order flipped every round."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for index in range(rounds):
+        for which in (0, 1) if index % 2 == 0 else (1, 0):
+            call = calls[which]
+            start = time.perf_counter()
+            for _ in range(block):
+                call()
+            times[which].append((time.perf_counter() - start) * 1000 / block)
+    return times
+
+
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    """(25th, 50th, 75th) percentiles; NaNs for no values."""
+    if not values:
+        return (float("nan"),) * 3
+    if len(values) == 1:
+        return (values[0],) * 3
+    low, mid, high = statistics.quantiles(values, n=4, method="inclusive")
+    return low, mid, high
+
+
+def unreliable_because(others: float | None, low: float, mid: float, high: float) -> str | None:
+    """Why a comparison cannot be decided on, or None."""
+    if others is not None and others > BUSY_SHARE:
+        load = load_average()
+        where = f", load {load}" if load is not None else ""
+        return f"machine busy: other processes used {others:.0%} of the CPUs{where}"
+    if math.isfinite(mid) and mid > 0 and (high - low) > WIDE_SPREAD * mid:
+        return f"timings spread too wide (speed-up {low:.2f}x to {high:.2f}x between quartiles)"
+    return None
+
+
+@dataclass
+class CpuShare:
+    share: float | None = None
+
+
+@contextmanager
+def others_cpu_share() -> Iterator[CpuShare]:
+    """The share of the machine's CPU time used by other processes inside the block: busy
+    time of every CPU minus this process's own, over wall time x CPUs (psutil, a dependency
+    of accel-core). None where the OS does not say."""
+    import psutil
+
+    result = CpuShare()
+    me = psutil.Process()
+    try:
+        machine, own, wall = busy_seconds(psutil), sum(me.cpu_times()[:2]), time.perf_counter()
+    except (psutil.Error, OSError):
+        yield result
+        return
+    yield result
+    try:
+        elapsed = time.perf_counter() - wall
+        others = busy_seconds(psutil) - machine - (sum(me.cpu_times()[:2]) - own)
+        cpus = psutil.cpu_count() or 1
+        result.share = round(min(max(others / max(elapsed * cpus, 1e-9), 0.0), 1.0), 3)
+    except (psutil.Error, OSError):
+        result.share = None
+
+
+def busy_seconds(psutil: Any) -> float:
+    """CPU seconds every CPU of the machine spent not idle (nor waiting for I/O) so far."""
+    times = psutil.cpu_times()  # guest time is inside user time already: not added again
+    fields = ("user", "nice", "system", "irq", "softirq", "steal")
+    return float(sum(getattr(times, name, 0.0) for name in fields))
 
 
 def warm_up(call: Callable[[], Any], calls: int, seconds: float = 0.0) -> tuple[int, float]:
