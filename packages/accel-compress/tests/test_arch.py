@@ -43,3 +43,14 @@ def test_something_that_is_no_torch_module_is_one_line() -> None:
         ),
     ):
         build_arch("test_arch_fake")
+
+
+def test_a_bare_family_name_is_a_registry_name_with_a_hint() -> None:
+    def needs_a_name(name: str) -> nn.Module:
+        return nn.Linear(2, 2)
+
+    with (
+        registry("models").registered("timm", needs_a_name),
+        pytest.raises(ConfigError, match=r"\(for timm's own names: --arch timm:NAME\)$"),
+    ):
+        build_arch("timm")

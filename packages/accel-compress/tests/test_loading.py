@@ -78,6 +78,22 @@ def test_state_dict_with_arch_from_registry(tmp_path: Path, arch: str) -> None:
     assert same_outputs(model, load_model(path, arch=arch))
 
 
+def test_safetensors_state_dict_with_wrapper_prefix(tmp_path: Path, arch: str) -> None:
+    from safetensors.torch import save_file
+
+    model = TinyResNet().eval()
+    path = tmp_path / "weights.safetensors"
+    save_file({f"module.{k}": v for k, v in model.state_dict().items()}, str(path))
+    assert same_outputs(model, load_model(path, arch=arch))
+
+
+def test_a_file_that_is_no_safetensors_is_one_line(tmp_path: Path, arch: str) -> None:
+    path = tmp_path / "weights.safetensors"
+    path.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00not json")
+    with pytest.raises(ConfigError, match=r"weights.safetensors is not a readable safetensors"):
+        load_model(path, arch=arch)
+
+
 def test_state_dict_without_arch_says_to_pass_it(tmp_path: Path) -> None:
     path = tmp_path / "weights.pt"
     torch.save(TinyResNet().state_dict(), path)

@@ -1,10 +1,13 @@
 """Load `model.pt` safely: never run code from a file unless the user says they trust it.
 
 Accepted: an accel checkpoint directory (rebuilt from its stored config), a `torch.export` program,
-a state dict with `arch` (a name in the `accel.models` registry), or weights plus a channel spec
-written by `save_pruned` (also with `arch`). TorchScript (a program), a full pickle, a
-`_target_` in a stored config and a `.pt2` that torch would unpickle more than tensors from load
-only with the trust flag (`--trust-file`, alias `--unsafe-pickle`): see `accel.core.trust`.
+a state dict (torch.save, read weights-only, or `.safetensors`) with `arch` (a name in the
+`accel.models` registry, or `torchvision:NAME` / `timm:NAME`: `accel.compress.families`), weights
+plus a channel spec written by `save_pruned` (also with `arch`), or a Hugging Face
+`save_pretrained` folder (`accel.compress.hf`). TorchScript (a program), a full pickle, a
+`pytorch_model.bin`, a `_target_` in a stored config and a `.pt2` that torch would unpickle more
+than tensors from load only with the trust flag (`--trust-file`, alias `--unsafe-pickle`): see
+`accel.core.trust`.
 """
 
 from __future__ import annotations
@@ -19,12 +22,18 @@ import torch
 from torch import nn
 
 from accel.compress.arch import build_arch
+from accel.compress.families import is_family_arch
+from accel.compress.hf import is_hf_folder, load_hf_folder
 from accel.compress.spec import load_pruned
+from accel.compress.state import load_state, read_safetensors
 from accel.core.errors import ConfigError
 from accel.core.pruned import is_pruned_folder
 from accel.core.trust import TRUST_FLAG, UntrustedFileError, files_trusted
 
-ARCH_HINT = "pass --arch NAME (a model in `accel registry list models`)"
+ARCH_HINT = (
+    "pass --arch NAME (a model in `accel registry list models`, or torchvision:NAME / timm:NAME "
+    "with optional ,KEY=VALUE arguments)"
+)
 TRUST_HINT = f"{TRUST_FLAG} (alias --unsafe-pickle)"
 
 
@@ -42,11 +51,15 @@ def load_model(path: str | Path, *, arch: str | None = None, trust: bool | None 
     if not path.exists():
         raise ConfigError(f"model file {path} does not exist")
     if is_pruned_folder(path):
-        return load_pruned(path, arch=arch, trust=trust)
+        return open_pruned(path, arch, trust)
+    if is_hf_folder(path):
+        return open_hf_folder(path, arch, trust)
     if path.is_dir() or path.name == "last":
         return rebuild_checkpoint(path, trust)
     if path.suffix == ".onnx":
         return open_onnx(path)
+    if path.suffix == ".safetensors":
+        return to_module(read_safetensors(path), path, arch)
     kind = "export" if path.suffix == ".pt2" else archive_kind(path)
     if kind == "torchscript":
         return load_torchscript(path, trust)
@@ -55,6 +68,30 @@ def load_model(path: str | Path, *, arch: str | None = None, trust: bool | None 
 
         return load_program(path, trust=trust).module()
     return from_pickle_file(path, arch, trust)
+
+
+def open_pruned(path: Path, arch: str | None, trust: bool) -> nn.Module:
+    """A `save_pruned` folder; a spec naming `torchvision:NAME`/`timm:NAME` (saved from a
+    model loaded with such an `--arch`) is built here, since accel-core knows registry names."""
+    from accel.core.pruned import SPEC_FILE, read_spec
+
+    if arch is None:
+        spec_path = path if path.suffix == ".json" else path / SPEC_FILE
+        named = read_spec(spec_path).get("arch")
+        if is_family_arch(named):
+            model = build_arch(named, source=str(spec_path))
+            return load_pruned(path, model=model, trust=trust)
+    return load_pruned(path, arch=arch, trust=trust)
+
+
+def open_hf_folder(path: Path, arch: str | None, trust: bool) -> nn.Module:
+    """A Hugging Face folder: its config.json names the architecture, so `--arch` is not used."""
+    if arch is not None:
+        raise ConfigError(
+            f"--arch {arch} with the Hugging Face folder {path}: its config.json names the "
+            "architecture; drop --arch"
+        )
+    return load_hf_folder(path, trust)
 
 
 def archive_kind(path: Path) -> str:
@@ -110,6 +147,11 @@ def load_torchscript(path: Path, trust: bool) -> nn.Module:
 
 def from_pickle_file(path: Path, arch: str | None, trust: bool) -> nn.Module:
     """A torch.save file: weights-only first; a full pickle only when the file is trusted."""
+    return to_module(read_torch_file(path, trust), path, arch)
+
+
+def read_torch_file(path: Path, trust: bool) -> Any:
+    """What a torch.save file holds: read weights-only; a full pickle only when trusted."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's pickle-protocol note is not the user's
@@ -120,7 +162,8 @@ def from_pickle_file(path: Path, arch: str | None, trust: bool) -> nn.Module:
             reason = f"{type(error).__name__}: {first_line(error)}"
             raise ConfigError(
                 f"model file {path} is not a model file accel reads (an accel checkpoint, a "
-                "torch.save file, TorchScript, .pt2 or .onnx): "
+                "torch.save file, .safetensors, TorchScript, .pt2, .onnx or a Hugging Face "
+                "folder): "
                 f"{'not a valid pickle stream' if refused else reason}"
             ) from None
         if not trust:
@@ -130,7 +173,7 @@ def from_pickle_file(path: Path, arch: str | None, trust: bool) -> nn.Module:
                 "state dict, a torch.export program or TorchScript instead"
             ) from None
         obj = load_full_pickle(path)
-    return to_module(obj, path, arch)
+    return obj
 
 
 def load_full_pickle(path: Path) -> Any:
@@ -206,8 +249,8 @@ def checkpoint_data(path: str | Path, trust: bool | None = None) -> Any:
     """The DataModule an accel checkpoint's config names (its `config.data`), or None; the
     stored spec is a file's, so it may name registered datasets only (unless trusted)."""
     path = Path(path)
-    if not (path.is_dir() or path.name == "last") or is_pruned_folder(path):
-        return None  # a pruned model's folder names its architecture, not its data
+    if not (path.is_dir() or path.name == "last") or is_pruned_folder(path) or is_hf_folder(path):
+        return None  # a pruned or Hugging Face folder names its architecture, not its data
     from accel.core.checkpoint import checkpoint_section, load_checkpoint, manifest_source
     from accel.core.registry import build_from_file
 
@@ -220,12 +263,10 @@ def checkpoint_data(path: str | Path, trust: bool | None = None) -> Any:
 
 
 def with_weights(model: nn.Module, state: dict[str, Any], path: Path) -> nn.Module:
-    """`model` with `state` loaded strictly; a mismatch names the first differing keys."""
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as error:
-        raise ConfigError(
-            f"weights in {path} do not fit the architecture: {flat(error)} "
-            "(a pruned model needs its channel spec: load the folder written by save_pruned)"
-        ) from None
-    return model.eval()
+    """`model` with `state` loaded strictly (a `module.`/`_orig_mod.` prefix on every key is
+    stripped); a mismatch names the first differing keys."""
+    hint = (
+        " (a pruned model needs its channel spec: load the folder written by save_pruned; "
+        "another head size is an argument, e.g. --arch timm:NAME,num_classes=10)"
+    )
+    return load_state(model, state, str(path), hint)
