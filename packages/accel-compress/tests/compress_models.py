@@ -117,3 +117,34 @@ class Tiny(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+class Recurrent(nn.Module):
+    """An LSTM or a GRU over (N, 6, 8) sequences with a Linear head on the last step."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.rnn = (
+            nn.LSTM(8, 16, batch_first=True) if kind == "lstm" else nn.GRU(8, 16, batch_first=True)
+        )
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+class Tokens(nn.Module):
+    """Token ids and an attention mask (both int64 [N, 12]) to class scores: the smallest
+    model with two named integer inputs."""
+
+    def __init__(self, vocab: int = 50) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab, 16)
+        self.proj = nn.Linear(16, 32)
+        self.head = nn.Linear(32, 4)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        mask = attention_mask.unsqueeze(-1).float()
+        hidden = torch.relu(self.proj(self.embed(input_ids))) * mask
+        return self.head(hidden.sum(1) / mask.sum(1).clamp_min(1.0))

@@ -57,9 +57,10 @@ def test_a_module_s_size_is_the_bytes_of_its_weights() -> None:
     assert size_on_disk(model) == sum(t.numel() * t.element_size() for t in tensors)
 
 
-def test_a_program_exported_at_a_fixed_batch_of_four_has_no_macs_per_sample() -> None:
+def test_a_program_exported_at_a_fixed_batch_of_four_counts_macs_per_sample() -> None:
     program = torch.export.export(MLP().eval(), (torch.randn(4, 1, 8, 8),)).module()
-    assert count_macs(program, torch.randn(4, 1, 8, 8)) is None  # it refuses one sample
+    assert count_macs(program, torch.randn(4, 1, 8, 8)) == MLP_WEIGHTS  # its batch's, over 4
+    assert count_macs(program, torch.randn(3, 1, 8, 8)) is None  # it refuses any other batch
     dynamic = torch.export.export(
         MLP().eval(), (torch.randn(4, 1, 8, 8),), dynamic_shapes=({0: torch.export.Dim("b")},)
     )

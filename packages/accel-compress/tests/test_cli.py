@@ -421,7 +421,7 @@ def test_analyze_replaces_only_its_own_json(tiny, tmp_path) -> None:
     assert out.read_text() == '{"mine": 1}'
 
 
-# A static-batch .pt2: compress refuses it in one line; analyze runs it at its batch.
+# A static-batch .pt2: compress and analyze run it at its own batch, and say so.
 
 
 def test_a_static_batch_program(tmp_path) -> None:
@@ -429,9 +429,10 @@ def test_a_static_batch_program(tmp_path) -> None:
     torch.export.save(program, str(tmp_path / "static.pt2"))
     np.savez(tmp_path / "eval.npz", x=np.random.rand(5, 1, 8, 8).astype("float32"),
              y=np.arange(5))  # fmt: skip
-    line = one_error_line(invoke(tmp_path / "static.pt2", "--fold-bn", "-o", tmp_path / "o"))
-    assert "with a fixed batch of 1" in line
-    assert "dynamic_shapes=" in line
+    result = invoke(tmp_path / "static.pt2", "--fold-bn", "--repeats", "1", "-q",
+                    "-o", tmp_path / "o")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "a static program: measured and served at batch 1" in result.output.splitlines()[-1]
     result = invoke("analyze", tmp_path / "static.pt2", "--eval-data", tmp_path / "eval.npz",
                     "--repeats", "1")  # fmt: skip
     assert result.exit_code == 0, result.output

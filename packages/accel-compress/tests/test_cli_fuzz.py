@@ -45,6 +45,9 @@ def flag_cases() -> list[tuple[list[str], str]]:
         "--quantize": ["fp16", "int2", "INT8", ""],
         "--input-shape": ["a,b", "0,1,8,8", "-1,1,8,8", "1", "1,1,1,1,1,1,1,1,1", "5000,1,8,8",
                           "1,100000,1000,1000", "1.5,1,8,8", ""],
+        "--input-spec": ["x", "x:float32", "x:float99[1,8]", "x:int64[0,8]", "x:int64[1,a]",
+                         "1x:int64[1,8]", "x:int64[1,8],x:int64[1,8]", "x:int64[]",
+                         "a:int64[1,8],b:int64[2,8]", "x:int64[5000,8]", ""],
     }  # fmt: skip
     cases = [([*WITH_CALIB, flag, value], flag) for flag, values in bad.items() for value in values]
     cases.append(([*BASE, "--input-shape", "1,3,32,32"], "--input-shape"))
@@ -102,7 +105,6 @@ MODEL_FAULTS = {
     "samples.pt2": "samples.pt2 holds data/sample_inputs/model.pt",
     "weights.pt2": "weights.pt2 holds data/weights/weight_0",
     "script.pt": "script.pt is TorchScript: loading it runs the program",
-    "static.pt2": "static.pt2 is a torch.export program with a fixed batch of 1",
     "resnet.pt": "weights in .*resnet.pt do not fit the architecture",
     "broken_spec": "channels.json is not readable JSON",
     "spec_arch": "channels.json: arch._target_ = 'os.system'",
@@ -227,8 +229,6 @@ def write_bad_models(folder: Path, tiny: Any) -> None:
     crafted.pt2_with_pickled_samples(tiny.program, folder / "samples.pt2", marker)
     crafted.pt2_with_pickled_weight(tiny.program, folder / "weights.pt2", marker)
     crafted.torchscript_with_payload(tiny.script, folder / "script.pt", marker)
-    program = torch.export.export(Tiny().eval(), (torch.rand(1, 1, 8, 8),))
-    torch.export.save(program, str(folder / "static.pt2"))
     save_pruned(Tiny(), folder / "broken_spec", arch="test_tiny")
     (folder / "broken_spec" / "channels.json").write_text("{")
     crafted.channels_with_target(folder / "spec_arch", Tiny(), marker)

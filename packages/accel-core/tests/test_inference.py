@@ -64,3 +64,29 @@ def test_first_tensor_unwraps_dicts_and_tuples_and_refuses_others() -> None:
         first_tensor("no")
     with pytest.raises(ValueError, match=r"expected an \.onnx or \.pt2 file"):
         predictor("model.bin")
+
+
+def test_a_program_returning_a_transformers_output_opens_in_a_fresh_process(
+    tmp_path: Path,
+) -> None:
+    """torch.export.load rebuilds a `BaseModelOutput` only when its class is registered, which
+    importing transformers does: `open_program` imports it (installed library code only)."""
+    import subprocess
+    import sys
+
+    transformers = pytest.importorskip("transformers")
+    config = transformers.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
+                                     num_attention_heads=2, intermediate_size=32)  # fmt: skip
+    ids = torch.randint(0, 50, (2, 8))
+    program = torch.export.export(transformers.BertModel(config).eval(), (ids,))
+    torch.export.save(program, str(tmp_path / "bert.pt2"))
+    code = (
+        "import sys; from accel.core.inference import predictor; import torch; "
+        "out = predictor(sys.argv[1])(torch.zeros(2, 8, dtype=torch.long)); "
+        "assert 'transformers' in sys.modules; print(tuple(out.shape))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "bert.pt2")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "(2, 8, 16)"

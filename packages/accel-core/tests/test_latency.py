@@ -85,8 +85,12 @@ def test_compare_alternates_the_order_every_round_in_blocks() -> None:
     log: list[str] = []
     result = compare_latency(Recorder("a", log), Recorder("b", log), None, rounds=4, warmup=1)
     assert 1 < result.block <= 1000  # microsecond calls are timed in blocks, not one by one
-    order = ["a", "b", "b", "a", "a", "b", "b", "a"]
-    assert log == ["a", "b", *(name for name in order for _ in range(result.block))]
+    rounds = [
+        log[2:][i : i + 2 * result.block] for i in range(0, 8 * result.block, 2 * result.block)
+    ]
+    assert log[:2] == ["a", "b"]  # warm-up
+    assert len(log) == 2 + 8 * result.block  # same-length blocks: both calls are as fast
+    assert [r[0] + r[-1] for r in rounds] == ["ab", "ba", "ab", "ba"]
 
 
 def test_a_machine_kept_busy_by_other_processes_makes_the_comparison_unreliable() -> None:

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from accel.compress.artifacts import ExportedModel, OnnxModel, Runner
+from accel.compress.signature import Inputs, batch_of, batch_size, head
 from accel.core import analysis as core
 
 WARMUP_S = 0.5  # warm-up time before a measure: thread pools, caches, compiled kernels settle
@@ -46,13 +47,16 @@ def onnx_param_count(path: Path) -> int:
     return total
 
 
-def count_macs(model: nn.Module, example_inputs: torch.Tensor) -> int | None:
-    """Multiply-accumulates of one forward pass at batch 1 (accel-core's counter); None when
-    the model does not run on one sample (a program exported with a fixed larger batch)."""
-    try:
-        return core.count_macs(model, example_inputs[:1])
-    except Exception:  # a model that refuses the sample: report no MACs, not a crash
-        return None
+def count_macs(model: nn.Module, example_inputs: Inputs) -> int | None:
+    """Multiply-accumulates of one forward pass per sample (accel-core's counter, at batch 1;
+    a program with a fixed larger batch: its batch's count over its size); None when the
+    model runs on neither."""
+    for batch in (head(example_inputs, 1), example_inputs):
+        try:
+            return core.count_macs(model, batch) // batch_size(batch)
+        except Exception:  # a model that refuses the batch: try the next, else no MACs
+            continue
+    return None
 
 
 def size_on_disk(artifact: Any) -> int:
@@ -65,7 +69,7 @@ def size_on_disk(artifact: Any) -> int:
 
 def latency_ms(
     artifact: Any,
-    inputs: torch.Tensor,
+    inputs: Inputs,
     *,
     warmup: int = 2,
     repeats: int = 10,
@@ -83,7 +87,7 @@ def latency_ms(
     )
     return {
         **measured.as_dict(),
-        "batch": int(inputs.shape[0]),
+        "batch": batch_size(inputs),
         "threads": run.threads,
         "runtime": "onnxruntime" if isinstance(artifact, OnnxModel) else "torch",
     }
@@ -92,7 +96,7 @@ def latency_ms(
 def compare_latency(
     before: Any,
     after: Any,
-    inputs: torch.Tensor,
+    inputs: Inputs,
     *,
     rounds: int = 10,
     budget_s: float = COMPARE_BUDGET_S,
@@ -104,18 +108,12 @@ def compare_latency(
     compared = core.compare_latency(
         *runs, inputs, rounds=rounds, warmup=1, warmup_s=WARMUP_S, budget_s=budget_s
     )
-    return {**compared.as_dict(), "batch": int(inputs.shape[0]), "threads": runs[0].threads}
-
-
-def batch_of(example: torch.Tensor, size: int) -> torch.Tensor:
-    """`example` repeated or cut to `size` samples (same sample shape)."""
-    reps = -(-size // example.shape[0])
-    return example.repeat(reps, *([1] * (example.dim() - 1)))[:size]
+    return {**compared.as_dict(), "batch": batch_size(inputs), "threads": runs[0].threads}
 
 
 def analyze(
     artifact: Any,
-    example_inputs: torch.Tensor,
+    example_inputs: Inputs,
     *,
     batches: tuple[int, ...] = (1, 32),
     repeats: int = 10,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from accel.compress.analysis import analyze as _analyze
@@ -13,11 +12,12 @@ from accel.compress.artifacts import ExportedModel, OnnxModel
 from accel.compress.pipeline import Result
 from accel.compress.pipeline import compress as _compress
 from accel.compress.recipe import build_recipe
+from accel.compress.signature import Inputs
 from accel.core.passes import PassContext, build_pass
 
 
 def _context(
-    example_inputs: torch.Tensor | None,
+    example_inputs: Inputs | None,
     calib_data: Any = None,
     output_dir: str | Path | None = None,
     **extra: Any,
@@ -35,7 +35,7 @@ def _context(
 
 
 def prune(
-    model: nn.Module, example_inputs: torch.Tensor, ratio: float = 0.5, **options: Any
+    model: nn.Module, example_inputs: Inputs, ratio: float = 0.5, **options: Any
 ) -> nn.Module:
     """A structurally pruned copy of `model` (see the `prune` pass for options)."""
     return build_pass({"name": "prune", "ratio": ratio, **options})(model, _context(example_inputs))
@@ -45,7 +45,7 @@ def quantize(
     model: Any,
     calib_data: Any = None,
     *,
-    example_inputs: torch.Tensor | None = None,
+    example_inputs: Inputs | None = None,
     backend: str = "ort",
     output_dir: str | Path = "accel-quantized",
     target: str = "x86",
@@ -58,7 +58,7 @@ def quantize(
 
 def export(
     model: nn.Module,
-    example_inputs: torch.Tensor,
+    example_inputs: Inputs,
     path: str | Path,
     format: str = "onnx",
 ) -> OnnxModel | ExportedModel:
@@ -70,21 +70,21 @@ def export(
     return result
 
 
-def export_onnx(model: nn.Module, example_inputs: torch.Tensor, path: str | Path) -> OnnxModel:
+def export_onnx(model: nn.Module, example_inputs: Inputs, path: str | Path) -> OnnxModel:
     """`model` written to `path` as ONNX with a dynamic batch axis."""
     result = export(model, example_inputs, path, "onnx")
     assert isinstance(result, OnnxModel)
     return result
 
 
-def analyze(model: Any, example_inputs: torch.Tensor, **options: Any) -> dict[str, Any]:
+def analyze(model: Any, example_inputs: Inputs, **options: Any) -> dict[str, Any]:
     """Parameters, MACs, size on disk and latency (median after warm-up, threads stated)."""
     return _analyze(model, example_inputs, **options)
 
 
 def compress(
     model: Any,
-    example_inputs: torch.Tensor,
+    example_inputs: Inputs,
     *,
     output_dir: str | Path | None = None,
     calib_data: Any = None,

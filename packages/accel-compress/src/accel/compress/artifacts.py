@@ -100,15 +100,16 @@ def set_eval(model: nn.Module) -> nn.Module:
 
 class Runner:
     """Runs an artifact on a batch of inputs: `runner(x) -> y` (tensors in, tensors out),
-    through accel-core's one runner (`accel.core.inference`)."""
+    through accel-core's one runner (`accel.core.inference`). Several inputs come as one tuple
+    or as separate arguments (`runner(ids, mask)`: how accel-core's timers call it)."""
 
     def __init__(self, artifact: Any, threads: int | None = None) -> None:
         self.artifact = artifact
         self.threads = threads or torch.get_num_threads()
         self._call = self._make()
 
-    def __call__(self, inputs: Any) -> torch.Tensor:
-        return self._call(inputs)
+    def __call__(self, *inputs: Any) -> torch.Tensor:
+        return self._call(inputs[0] if len(inputs) == 1 else tuple(inputs))
 
     def _make(self) -> Any:
         from accel.compress.extras import package

@@ -89,10 +89,21 @@ TRUST_HELP = (
     "and any .pt2 (runs their code!). --unsafe-pickle is the same flag."
 )
 
+SPEC_HELP = (
+    "Named inputs, e.g. input_ids:int64[1,128],attention_mask:int64[1,128] "
+    "(else read from a .pt2 program or the data)."
+)
+
 
 def opt(help: str, *names: str) -> Any:
     """A typer option (used inside `Annotated`, so defaults stay plain values)."""
     return typer.Option(*names, help=help)
+
+
+ARCH_HELP = (
+    "Architecture of a state dict: a registry name, or torchvision:NAME / timm:NAME"
+    "[,KEY=VALUE...] (random weights built by that library, then yours loaded)."
+)
 
 
 @app.command(DEFAULT_COMMAND)
@@ -117,9 +128,10 @@ def run(
     eval_data: Annotated[Text, opt("Labelled data: dataset name, .npz (x, y), .pt.")] = None,
     train_data: Annotated[Text, opt("Labelled data to fine-tune on after pruning.")] = None,
     input_shape: Annotated[Text, opt("e.g. 1,3,224,224 (else taken from the data).")] = None,
+    input_spec: Annotated[Text, opt(SPEC_HELP)] = None,
     max_drop: Annotated[Text, opt("Largest accuracy drop allowed, points in [0, 100].")] = None,
     epochs: Annotated[str, opt("Fine-tune epochs after pruning (with --train-data).")] = "2",
-    arch: Annotated[Text, opt("Architecture of a state dict (a registry name).")] = None,
+    arch: Annotated[Text, opt(ARCH_HELP)] = None,
     trust_file: Annotated[Flag, opt(TRUST_HELP, "--trust-file", "--unsafe-pickle")] = False,
     recipe: Annotated[Path | None, opt("Recipe file (YAML/JSON) instead of flags.")] = None,
     sensitivity: Annotated[Flag, opt("Add per-layer pruning sensitivity.")] = False,
@@ -146,6 +158,7 @@ def run(
         eval_data=eval_data,
         train_data=train_data,
         input_shape=input_shape,
+        input_spec=input_spec,
         max_drop=max_drop,
         epochs=epochs,
         arch=arch,
@@ -164,9 +177,10 @@ def run(
 def analyze(
     model: Annotated[Path, typer.Argument(help="The model file.")],
     input_shape: Annotated[Text, opt("e.g. 1,3,224,224 (else taken from the data).")] = None,
+    input_spec: Annotated[Text, opt(SPEC_HELP)] = None,
     calib_data: Annotated[Text, opt("Real inputs (shape, sensitivity).")] = None,
     eval_data: Annotated[Text, opt("Labelled data (accuracy, sensitivity).")] = None,
-    arch: Annotated[Text, opt("Architecture of a state dict (a registry name).")] = None,
+    arch: Annotated[Text, opt(ARCH_HELP)] = None,
     trust_file: Annotated[Flag, opt(TRUST_HELP, "--trust-file", "--unsafe-pickle")] = False,
     sensitivity: Annotated[Flag, opt("Per-layer pruning sensitivity.")] = False,
     repeats: Annotated[str, opt("Latency repeats per measurement, 1 to 1000.")] = "10",
@@ -180,6 +194,7 @@ def analyze(
     flags = AnalyzeFlags(
         model=model,
         input_shape=input_shape,
+        input_spec=input_spec,
         calib_data=calib_data,
         eval_data=eval_data,
         arch=arch,

@@ -11,9 +11,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accel.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from accel.compress.signature import Signature
 
 TARGETS = ("x86", "arm64")
 BACKENDS = ("ort", "pt2e", "torchao")
@@ -45,6 +48,7 @@ class CompressFlags:
     eval_data: Text = None
     train_data: Text = None
     input_shape: RawShape = None
+    input_spec: Text = None
     max_drop: Text = None
     epochs: Text = "2"
     arch: Text = None
@@ -63,6 +67,7 @@ class AnalyzeFlags:
 
     model: Path | str | None = None
     input_shape: RawShape = None
+    input_spec: Text = None
     calib_data: Text = None
     eval_data: Text = None
     arch: Text = None
@@ -79,6 +84,7 @@ class DataOptions:
     model: Path | str | None = None
     arch: str | None = None
     input_shape: tuple[int, ...] | None = None
+    input_spec: Signature | None = None
     calib_data: str | None = None
     eval_data: str | None = None
     train_data: str | None = None
@@ -123,6 +129,7 @@ def check_options(flags: CompressFlags) -> CompressOptions:
         export=check_choice(flags.export, EXPORTS, "--export"),
         quantize=check_choice(flags.quantize, QUANTIZE, "--quantize"),
         input_shape=check_shape(flags.input_shape, "--input-shape"),
+        input_spec=check_input_spec(flags.input_spec, "--input-spec", flags.input_shape),
         model=flags.model,
         arch=flags.arch,
         calib_data=flags.calib_data,
@@ -144,6 +151,7 @@ def check_analyze_options(flags: AnalyzeFlags) -> AnalyzeOptions:
     options = AnalyzeOptions(
         repeats=check_int(flags.repeats, "--repeats", 1, MAX_REPEATS),
         input_shape=check_shape(flags.input_shape, "--input-shape"),
+        input_spec=check_input_spec(flags.input_spec, "--input-spec", flags.input_shape),
         model=flags.model,
         arch=flags.arch,
         calib_data=flags.calib_data,
@@ -251,6 +259,23 @@ def check_shape(value: Any, key: str) -> tuple[int, ...] | None:
             f"{MAX_SAMPLE:,} elements"
         )
     return shape
+
+
+def check_input_spec(value: Any, key: str, shape: Any = None) -> Signature | None:
+    """`input_ids:int64[1,128],attention_mask:int64[1,128]` -> a Signature (see
+    `accel.compress.signature.parse_input_spec`); not together with `--input-shape` (`shape`)."""
+    if value is None:
+        return None
+    if shape is not None:
+        raise ConfigError(
+            f"{key} and --input-shape both describe the inputs: pass one (--input-shape N,C,H,W "
+            "is the shortcut for one float input)"
+        )
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} = {value!r}: expected text like input_ids:int64[1,128]")
+    from accel.compress.signature import parse_input_spec
+
+    return parse_input_spec(value, key)
 
 
 def to_number(value: Any, kind: type) -> Any:

@@ -12,19 +12,21 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from accel.compress.analysis import analyze, batch_of, compare_latency
+from accel.compress.analysis import analyze, compare_latency
 from accel.compress.artifacts import ExportedModel, OnnxModel
 from accel.compress.atomic import write_json
 from accel.compress.passes.parity import parity_inputs
 from accel.compress.progress import Progress
 from accel.compress.report import write_report
 from accel.compress.saving import save_artifact
+from accel.compress.signature import Inputs, batch_of
 from accel.compress.verify import (
     VerificationError,
     check_drop,
@@ -62,10 +64,12 @@ def compress(
     name: str = "model",
     sensitivity: bool = False,
     quiet: bool = False,
+    notes: Sequence[str] = (),
 ) -> Result:
     """Run `recipe` on `model`; write model, report and recipe into `output_dir` (default: a
     new temporary folder). The folder is accel's: assembled aside and swapped in whole; one
-    holding files accel did not write is refused before any work (`accel.core.outputs`)."""
+    holding files accel did not write is refused before any work (`accel.core.outputs`).
+    `notes` (how the model was run, e.g. at a static program's own batch) go in the report."""
     verify = recipe.get("verify") or {}
     analysis = recipe.get("analysis") or {}
     force, max_drop = bool(verify.get("force")), verify.get("max_drop")
@@ -84,6 +88,7 @@ def compress(
             run.step(spec, pass_)
         problems = run.problems + final_problems(run, max_drop)
         report = run.report(name, recipe, problems)
+        report["notes"] = list(notes)
         if run.artifact is not run.original:
             with progress.task("compare side by side"):
                 report["side_by_side"] = run.side_by_side()
@@ -114,7 +119,7 @@ class Run:
         self,
         model: Any,
         context: PassContext,
-        inputs: list[torch.Tensor],
+        inputs: list[Inputs],
         batches: tuple[int, ...],
         repeats: int,
         force: bool,
@@ -216,17 +221,32 @@ class Run:
             self.problems.extend(n for n in row["notes"] if "tolerance" in n)
         previous = self.last_kept()
         if timed and slower(row, previous) and not self.force:
-            row["status"] = "dropped"
-            row["notes"].append(
-                f"slower than before ({latency_text(row)} vs {latency_text(previous)}): "
-                "dropped (use --force to keep it)"
-            )
-            return
+            ratio = self.confirm_slower(candidate, row)
+            if ratio is not None:
+                row["status"] = "dropped"
+                row["notes"].append(
+                    f"slower than before ({latency_text(row)} vs {latency_text(previous)}; "
+                    f"{ratio:.2f}x side by side): dropped (use --force to keep it)"
+                )
+                return
         if label in ("prune", "prune_search"):
             self.pruned = True
         if isinstance(candidate, torch.nn.Module):
             self.module = candidate
         self.artifact = candidate
+
+    def confirm_slower(self, candidate: Any, row: dict[str, Any]) -> float | None:
+        """The speed-up of `candidate` over the current artifact timed side by side at the
+        largest batch when it confirms a slowdown (below 1 / SLOWER_MARGIN), else None: two
+        measures taken apart on a busy machine can differ by more than the margin."""
+        size = max(self.batches)
+        with self.progress.task(f"confirm the slowdown at batch {size}"):
+            compared = compare_latency(
+                self.artifact, candidate, batch_of(self.context.example_inputs, size)
+            )
+        row["metrics"]["side_by_side_vs_previous"] = compared
+        ratio = float(compared["speedup"])
+        return ratio if ratio < 1 / SLOWER_MARGIN else None
 
     def last_kept(self) -> dict[str, Any]:
         return next(s for s in reversed(self.steps[:-1]) if s["status"] == "applied")
@@ -244,6 +264,11 @@ class Run:
             "problems": problems,
             "versions": versions(),
         }
+        signature = self.context.options.get("signature")
+        if signature is not None:
+            report["inputs"] = signature.as_dict()
+        if self.context.options.get("main_output"):
+            report["main_output"] = self.context.options["main_output"]
         search = next((s for s in self.steps if s["name"] == "prune_search"), None)
         if search is not None:
             report["search"] = search["metrics"]
@@ -318,7 +343,7 @@ def reject(report: dict[str, Any], work: Path, problems: list[str]) -> None:
     )
 
 
-def sensitivity_rows(model: Any, context: PassContext, inputs: list[torch.Tensor]) -> Any:
+def sensitivity_rows(model: Any, context: PassContext, inputs: list[Inputs]) -> Any:
     from accel.compress.sensitivity import sensitivity
 
     return sensitivity(model, context.example_inputs, inputs=inputs, eval_data=context.val_data)

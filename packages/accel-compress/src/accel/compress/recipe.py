@@ -19,6 +19,7 @@ from accel.compress.options import (
     TARGETS,
     check_choice,
     check_drop,
+    check_input_spec,
     check_int,
     check_ratio,
     check_shape,
@@ -36,6 +37,7 @@ RECIPE_KEYS = (
     "model",
     "arch",
     "input_shape",
+    "input_spec",
     "calib_data",
     "eval_data",
     "train_data",
@@ -166,6 +168,7 @@ def check_recipe(recipe: dict[str, Any], source: str) -> None:
         if recipe.get(key) is not None and not isinstance(recipe[key], str):
             raise ConfigError(f"{source}: {key} = {recipe[key]!r}: expected a name or a path")
     check_shape(recipe.get("input_shape"), f"{source}: input_shape")
+    check_input_spec(recipe.get("input_spec"), f"{source}: input_spec", recipe.get("input_shape"))
     for index, spec in enumerate(recipe["passes"]):
         check_pass(spec, f"{source}: passes[{index}]")
 

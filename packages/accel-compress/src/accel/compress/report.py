@@ -21,6 +21,7 @@ COLUMNS = (
     "output error",
     "time (s)",
 )
+BATCHES = ("1", "32")  # the latency columns, unless the model was measured at other sizes
 
 
 def write_report(report: dict[str, Any], folder: Path) -> list[Path]:
@@ -58,7 +59,19 @@ def latency(step: dict[str, Any], batch: str) -> str:
     return "–" if not entry else f"{entry['median_ms']:.2f}"
 
 
-def row(step: dict[str, Any]) -> list[str]:
+def measured_batches(report: dict[str, Any]) -> tuple[str, ...]:
+    """The batch sizes the original was timed at (1 and 32, or a program's own sizes)."""
+    steps = report.get("steps") or [{}]
+    latencies = (steps[0].get("analysis") or {}).get("latency") or {}
+    return tuple(sorted(latencies, key=int)) or BATCHES
+
+
+def columns(batches: tuple[str, ...]) -> list[str]:
+    timing = [f"ms @{b}" for b in batches]
+    return [*COLUMNS[:5], *timing, *COLUMNS[7:]]
+
+
+def row(step: dict[str, Any], batches: tuple[str, ...] = BATCHES) -> list[str]:
     a = step.get("analysis") or {}
     return [
         step["name"],
@@ -66,8 +79,7 @@ def row(step: dict[str, Any]) -> list[str]:
         number(a.get("params")),
         number(a.get("macs")),
         human_bytes(a.get("size_bytes")),
-        latency(step, "1"),
-        latency(step, "32"),
+        *(latency(step, b) for b in batches),
         percent(step.get("accuracy")),
         number(step.get("output_error"), ".2e"),
         number(step.get("seconds"), ".1f"),
@@ -81,16 +93,33 @@ def markdown(report: dict[str, Any]) -> str:
         f"Threads: {report.get('threads')}; latency is the median of up to "
         f"{report.get('repeats')} runs after warm-up."
     )
-    lines += ["", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(row(s)) + " |" for s in report.get("steps", [])]
+    if report.get("main_output"):
+        lines.append(
+            f"Output error: relative error of the main output, {report['main_output']}, "
+            "against the original's."
+        )
+    if report.get("inputs"):
+        lines.append(f"Inputs ({report['inputs']['source']}): {inputs_text(report['inputs'])}.")
+    batches = measured_batches(report)
+    header = columns(batches)
+    lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row(s, batches)) + " |" for s in report.get("steps", [])]
     lines += side_by_side_section(report.get("side_by_side"))
-    notes = [f"- {s['name']}: {n}" for s in report.get("steps", []) for n in s.get("notes", [])]
+    notes = [f"- {n}" for n in report.get("notes") or []]
+    notes += [f"- {s['name']}: {n}" for s in report.get("steps", []) for n in s.get("notes", [])]
     notes += [f"- {p}" for p in report.get("problems", [])]
     notes += [f"- {report['plot']}"] if report.get("plot") else []
     if notes:
         lines += ["", "## Notes", "", *notes]
     lines += search_section(report.get("search")) + sensitivity_section(report.get("sensitivity"))
     return "\n".join(lines) + "\n"
+
+
+def inputs_text(inputs: dict[str, Any]) -> str:
+    """`input_ids int64 [s43, 16], attention_mask int64 [s43, 16]`."""
+    return ", ".join(
+        f"{i['name']} {i['dtype']} [{', '.join(map(str, i['shape']))}]" for i in inputs["inputs"]
+    )
 
 
 def side_by_side_section(compared: dict[str, Any] | None) -> list[str]:
@@ -154,7 +183,8 @@ def sensitivity_section(rows: list[dict[str, Any]] | None) -> list[str]:
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
-    """Size and batch-1 latency against accuracy (or output error), one point per step."""
+    """Size and latency at the smallest batch measured (1, or a static program's) against
+    accuracy (or output error), one point per step."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -163,15 +193,20 @@ def plot(report: dict[str, Any], path: Path) -> None:
     steps = [s for s in report.get("steps", []) if s.get("analysis")]
     use_accuracy = any(s.get("accuracy") is not None for s in steps)
     label = "accuracy (%)" if use_accuracy else "relative output error"
+    batch = measured_batches(report)[0]
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     for axis, xlabel, value in (
         (axes[0], "size (MB)", lambda s: s["analysis"]["size_bytes"] / 2**20),
-        (axes[1], "latency at batch 1 (ms)", lambda s: s["analysis"]["latency"]["1"]["median_ms"]),
+        (
+            axes[1],
+            f"latency at batch {batch} (ms)",
+            lambda s: s["analysis"]["latency"][batch]["median_ms"],
+        ),
     ):
         for step in steps:
             y = step.get("accuracy") if use_accuracy else step.get("output_error")
             y = 100.0 * y if use_accuracy and y is not None else y
-            if y is None or "1" not in step["analysis"].get("latency", {}):
+            if y is None or batch not in step["analysis"].get("latency", {}):
                 continue
             axis.scatter(value(step), y)
             axis.annotate(step["name"], (value(step), y), fontsize=8)

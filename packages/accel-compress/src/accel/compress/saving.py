@@ -53,7 +53,8 @@ def save_module(model: nn.Module, folder: Path, context: PassContext) -> dict[st
     outputs: dict[str, Any] = {}
     plain = getattr(model, "_orig_mod", model)  # a torch.compile wrapper holds the module
     try:
-        export_program(plain, context.example_inputs, folder / "model.pt2")
+        signature = context.options.get("signature")
+        export_program(plain, context.example_inputs, folder / "model.pt2", signature)
         outputs["pt2"] = "model.pt2"
     except Exception as error:  # report the format that could not be written, keep the rest
         outputs["pt2_error"] = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import torch
 from torch import nn
 
 from accel.compress.artifacts import is_program_module
+from accel.compress.signature import Inputs, head
 from accel.compress.verify import accuracy, drop_points, output_error
 from accel.core.errors import ConfigError
 
@@ -19,7 +19,7 @@ def prunable_convs(model: nn.Module) -> list[str]:
     return [n for n in names[:-1] if isinstance(model.get_submodule(n), nn.Conv2d)]
 
 
-def prune_one(model: nn.Module, name: str, ratio: float, example: torch.Tensor) -> bool:
+def prune_one(model: nn.Module, name: str, ratio: float, example: Inputs) -> bool:
     """Remove the `ratio` lowest-L1 output channels of layer `name` (and what depends on them)."""
     import torch_pruning as tp
 
@@ -28,7 +28,7 @@ def prune_one(model: nn.Module, name: str, ratio: float, example: torch.Tensor) 
     count = int(layer.out_channels * ratio)
     if count == 0 or count >= layer.out_channels:
         return False
-    graph = tp.DependencyGraph().build_dependency(model, example_inputs=example[:1])
+    graph = tp.DependencyGraph().build_dependency(model, example_inputs=head(example, 1))
     order = layer.weight.detach().abs().sum(dim=(1, 2, 3)).argsort()
     group = graph.get_pruning_group(layer, tp.prune_conv_out_channels, idxs=order[:count].tolist())
     if not graph.check_pruning_group(group):
@@ -39,9 +39,9 @@ def prune_one(model: nn.Module, name: str, ratio: float, example: torch.Tensor) 
 
 def sensitivity(
     model: nn.Module,
-    example: torch.Tensor,
+    example: Inputs,
     *,
-    inputs: list[torch.Tensor],
+    inputs: list[Inputs],
     eval_data: Any = None,
     ratio: float = 0.5,
     max_layers: int = 16,

@@ -10,6 +10,8 @@ this one runner, so an accuracy or a parity figure never depends on which comman
 from __future__ import annotations
 
 import os
+import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -83,12 +85,46 @@ def to_numpy(tensor: torch.Tensor) -> Any:
 def open_program(path: str | os.PathLike[str], *, trust: bool | None = None) -> Any:
     """A `.pt2` program's module, opened by the checked loader (no pickle runs unless the file
     is trusted), with the int8 ops a PT2E program refers to registered first (they live in a
-    module torch does not import by itself)."""
+    module torch does not import by itself), and the output classes of known libraries its
+    inputs and outputs are made of (`import_output_types`)."""
     import torch.ao.quantization.fx._decomposed  # noqa: F401 - registers quantized_decomposed ops
 
     from accel.core.export_archive import load_exported_program
 
+    import_output_types(path)
     return load_exported_program(path, trust=trust)
+
+
+OUTPUT_PACKAGES = ("transformers",)  # libraries whose output classes a program may return
+TYPE_NAME = re.compile(r'\\"type\\": \\"([A-Za-z_][\w.]*)\\"')
+
+
+def import_output_types(path: str | os.PathLike[str]) -> None:
+    """Import the installed modules of `OUTPUT_PACKAGES` whose classes a program's pytree specs
+    name (a transformers model returns a `BaseModelOutput`): `torch.export.load` rebuilds those
+    only when the class is registered in this process. Only installed library code is
+    imported, by a name the spec gives; a file naming anything else is left to the loader."""
+    import importlib
+    import importlib.util
+
+    for module in sorted({name.rpartition(".")[0] for name in pytree_types(path)}):
+        if module.split(".")[0] not in OUTPUT_PACKAGES:
+            continue
+        try:
+            if importlib.util.find_spec(module) is not None:
+                importlib.import_module(module)
+        except (ImportError, ValueError):
+            continue  # not installed (or half): torch.export.load says what is missing
+
+
+def pytree_types(path: str | os.PathLike[str]) -> set[str]:
+    """The class names in the pytree specs of a `.pt2` archive's serialized programs."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [n for n in archive.namelist() if "/models/" in n and n.endswith(".json")]
+            return {t for n in members for t in TYPE_NAME.findall(archive.read(n).decode())}
+    except (OSError, zipfile.BadZipFile, UnicodeDecodeError):
+        return set()
 
 
 def predictor(model: Any, *, threads: int | None = None, trust: bool | None = None) -> Predict:

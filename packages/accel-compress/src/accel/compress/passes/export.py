@@ -1,4 +1,10 @@
-"""`export`: a torch model to ONNX (dynamic batch, checked) or to a `torch.export` program."""
+"""`export`: a torch model to ONNX (dynamic batch, checked) or to a `torch.export` program.
+
+Every input of the model's signature is exported: its name, a dynamic batch axis, and a
+dynamic axis wherever the signature marks one. A loaded `torch.export` program is re-exported
+with the dimensions it records as dynamic left to torch (`Dim.AUTO`), so its own ranges hold
+(`Dim("batch", max=8)`, `min=2`) and a static program stays static at its own batch.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +16,18 @@ from typing import Any
 import torch
 from torch import nn
 
-from accel.compress.analysis import batch_of
 from accel.compress.artifacts import ExportedModel, OnnxModel, is_program_module, set_eval
 from accel.compress.atomic import atomic_path
 from accel.compress.extras import ONNX, need
 from accel.compress.passes.parity import record_parity
+from accel.compress.signature import (
+    Inputs,
+    Signature,
+    as_tuple,
+    batch_of,
+    batch_size,
+    program_signature,
+)
 from accel.core.errors import ConfigError
 from accel.core.passes import PassContext
 
@@ -45,32 +58,82 @@ class Export:
         if context.example_inputs is None:
             raise ConfigError("export needs example inputs: pass --input-shape N,C,H,W")
         path = context.workdir() / (self.filename or f"model.{self.format}")
-        example = batch_of(context.example_inputs, max(2, len(context.example_inputs)))
+        example, signature = context.example_inputs, context.options.get("signature")
         if self.format == "onnx":
-            result: Any = OnnxModel(export_onnx(model, example, path, self.opset))
+            result: Any = OnnxModel(export_onnx(model, example, path, self.opset, signature))
         else:
-            result = ExportedModel(export_program(model, example, path))
+            result = ExportedModel(export_program(model, example, path, signature))
         report = context.record("export", format=self.format, path=str(path))
         record_parity(report, model, result, context, None)
         return result
 
 
-def export_onnx(model: nn.Module, example: torch.Tensor, path: Path, opset: int = 18) -> Path:
-    """ONNX with a dynamic batch axis, checked with `onnx.checker` (full check); one file."""
+def export_example(model: Any, example: Inputs) -> Inputs:
+    """The example to trace with: at batch >= 2 (a batch of 1 would be baked in), unless the
+    program's batch is fixed or bounded below 2."""
+    own = program_signature(model)
+    limits = own.batch_range() if own is not None else (1, None)
+    if limits is None or (limits[1] is not None and limits[1] < 2):
+        return example
+    return batch_of(example, max(2, batch_size(example)))
+
+
+def dynamic_shapes(model: Any, args: tuple[torch.Tensor, ...], signature: Signature | None) -> Any:
+    """`dynamic_shapes` for `torch.export`: a program's own dynamic dims (`Dim.AUTO`: torch
+    keeps the ranges its guards imply); else one shared `Dim("batch", min=1)` on every input's
+    first dim and `Dim.AUTO` where the signature marks another dim dynamic."""
+    own = program_signature(model)
+    if own is not None:
+        return tuple(
+            {d: torch.export.Dim.AUTO for d in spec.dynamic_dims()} or None for spec in own.inputs
+        )
+    batch = torch.export.Dim("batch", min=1)
+    specs = signature.inputs if signature is not None else ()
+    shapes: list[Any] = []
+    for index, tensor in enumerate(args):
+        dims: dict[int, Any] = {0: batch} if tensor.dim() else {}
+        if index < len(specs):
+            dims.update({d: torch.export.Dim.AUTO for d in specs[index].dynamic_dims() if d})
+        shapes.append(dims or None)
+    return tuple(shapes)
+
+
+def trace_program(
+    model: nn.Module, example: Inputs, signature: Signature | None = None
+) -> torch.export.ExportedProgram:
+    """`torch.export` of `model` on `example` with the dynamic dims of `dynamic_shapes`."""
+    args = as_tuple(export_example(model, example))
+    shapes = dynamic_shapes(model, args, signature)
+    return torch.export.export(set_eval(model), args, dynamic_shapes=shapes)
+
+
+def export_onnx(
+    model: nn.Module,
+    example: Inputs,
+    path: Path,
+    opset: int = 18,
+    signature: Signature | None = None,
+) -> Path:
+    """ONNX with a dynamic batch axis on every input (and the dims the signature marks),
+    checked with `onnx.checker` (full check); one file."""
     if is_program_module(model):
         return export_onnx_dynamo(model, example, path)
     import onnx
 
     model = model.eval()
+    args = as_tuple(export_example(model, example))
+    inputs = onnx_input_names(args, signature)
+    outputs = onnx_output_names(model, args)
+    axes = dynamic_axes(args, inputs, outputs, signature)
     with atomic_path(path) as temp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             model,
-            (example,),
+            args,
             str(temp),
-            input_names=["input"],
-            output_names=["output"],
-            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_axes=axes,
             opset_version=opset,
             dynamo=False,
         )
@@ -78,38 +141,98 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: Path, opset: int 
     return path
 
 
-def export_onnx_dynamo(model: nn.Module, example: torch.Tensor, path: Path) -> Path:
+def onnx_input_names(args: tuple[torch.Tensor, ...], signature: Signature | None) -> list[str]:
+    """`input` for a one-input model (as before); the signature's names for several."""
+    if len(args) == 1:
+        return ["input"]
+    names = signature.names if signature is not None else []
+    return [names[i] if i < len(names) else f"input_{i}" for i in range(len(args))]
+
+
+def onnx_output_names(model: nn.Module, args: tuple[torch.Tensor, ...]) -> list[str]:
+    """`output`, `output_1`, ... one per tensor the model returns (a dict's or a tuple's)."""
+    with torch.no_grad():
+        count = len(output_tensors(model(*args)))
+    return ["output", *(f"output_{i}" for i in range(1, count))]
+
+
+def output_tensors(output: Any) -> list[torch.Tensor]:
+    """The tensors of a model's output, in the order the ONNX exporter flattens them."""
+    if isinstance(output, torch.Tensor):
+        return [output]
+    if isinstance(output, dict):
+        output = [v for v in output.values() if v is not None]
+    if isinstance(output, list | tuple):
+        return [t for item in output for t in output_tensors(item)]
+    return []
+
+
+def dynamic_axes(
+    args: tuple[torch.Tensor, ...],
+    inputs: list[str],
+    outputs: list[str],
+    signature: Signature | None,
+) -> dict[str, dict[int, str]]:
+    """A dynamic batch on every input and output, and the signature's other dynamic dims."""
+    specs = signature.inputs if signature is not None and len(signature.inputs) == len(args) else ()
+    axes: dict[str, dict[int, str]] = {}
+    for index, (name, tensor) in enumerate(zip(inputs, args, strict=True)):
+        dims = {0: "batch"} if tensor.dim() else {}
+        if specs:
+            spec = specs[index]
+            dims.update({d: str(spec.shape[d] or f"{name}_{d}") for d in spec.dynamic_dims() if d})
+        axes[name] = dims
+    axes.update({name: {0: "batch"} for name in outputs})
+    return axes
+
+
+def export_onnx_dynamo(model: nn.Module, example: Inputs, path: Path) -> Path:
     """ONNX of a loaded `torch.export` program's module (the legacy exporter refuses those):
-    re-exported with a dynamic batch, then written as one file (weights embedded)."""
+    re-exported with the program's own dynamic dims, then written as one file (weights
+    embedded) without the exporter's annotations (see `drop_annotations`)."""
     import onnx
 
-    example = batch_of(example, max(2, len(example)))
-    batch = torch.export.Dim("batch", min=1)
-    program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
+    program = trace_program(model, example)
     with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         draft = Path(folder) / "model.onnx"
         quiet_onnx_logs()
         torch.onnx.export(program, f=str(draft), dynamo=True, opset_version=18, verbose=False)
         proto = onnx.load(str(draft))  # pulls in the external .data weights
+        drop_annotations(proto)
         with atomic_path(path) as temp:
             onnx.save_model(proto, str(temp))
             onnx.checker.check_model(str(temp), full_check=True)
     return path
 
 
+def drop_annotations(proto: Any) -> None:
+    """Remove the dynamo exporter's `value_info` (shapes of weights and intermediates): ONNX
+    Runtime's dynamic quantizer transposes a Gemm's weight under the same name, and its shape
+    inference then fails on the stale entry ("Inferred shape and existing shape differ in
+    dimension 0: (64) vs (256)"); shapes are inferred again wherever they are needed. Also
+    its per-node debug metadata (module path, FX node, stack trace): a third of a small
+    model's file, and the exporting machine's file paths."""
+    del proto.graph.value_info[:]
+    for node in proto.graph.node:
+        del node.metadata_props[:]
+
+
 def quiet_onnx_logs() -> None:
-    """The dynamo exporter logs a warning per missing torchvision op: not our user's concern."""
+    """The dynamo exporter logs a warning per missing torchvision op, and its optimizer one per
+    constant it could not fold ("Evaluation failed: ..."): not our user's concern."""
     import logging
 
-    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+    for name in ("torch.onnx", "onnxscript"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def export_program(model: nn.Module, example: torch.Tensor, path: Path) -> Path:
-    """A `torch.export` program with a dynamic batch dimension (exported at batch >= 2)."""
-    example = batch_of(example, max(2, len(example)))
-    batch = torch.export.Dim("batch", min=1)
-    program = torch.export.export(set_eval(model), (example,), dynamic_shapes=({0: batch},))
+def export_program(
+    model: nn.Module, example: Inputs, path: Path, signature: Signature | None = None
+) -> Path:
+    """A `torch.export` program with a dynamic batch dimension (exported at batch >= 2), or
+    the dims a re-exported program records as dynamic."""
+    program = trace_program(model, example, signature)
     with atomic_path(path) as temp:
         torch.export.save(program, str(temp))
     return path

@@ -11,6 +11,7 @@ from torch import nn
 from accel.compress.analysis import count_macs, count_params
 from accel.compress.artifacts import is_program_module
 from accel.compress.data import inputs_of
+from accel.compress.signature import Inputs, as_tuple, head
 from accel.core.errors import ConfigError
 from accel.core.passes import PassContext
 
@@ -67,7 +68,9 @@ class Prune:
             pruner = self._pruner(pruned, example)
             steps = self._run(pruner, pruned, example, context, before[1])
             with torch.no_grad():
-                pruned(example)  # a layer torch-pruning does not know can break the model
+                pruned(
+                    *as_tuple(example)
+                )  # a layer torch-pruning does not know can break the model
         except ConfigError:
             raise
         except Exception as error:  # unsupported layers: skip the pass, say why, never crash
@@ -93,14 +96,14 @@ class Prune:
         )
         return pruned
 
-    def _pruner(self, model: nn.Module, example: torch.Tensor) -> Any:
+    def _pruner(self, model: nn.Module, example: Inputs) -> Any:
         import torch_pruning as tp
 
         steps = self.max_steps if self.speedup else 1
         ratio = 0.95 if self.speedup else self.ratio
         return tp.pruner.BasePruner(
             model,
-            example[:1],
+            head(example, 1),
             importance=make_importance(self.importance),
             pruning_ratio=ratio,
             iterative_steps=steps,
@@ -167,5 +170,5 @@ def accumulate_gradients(model: nn.Module, context: PassContext, batches: int = 
             break
         if not isinstance(batch, list | tuple):
             raise ConfigError("prune: importance 'taylor' needs (inputs, targets) batches")
-        loss = nn.functional.cross_entropy(model(inputs_of(batch)), batch[1])
+        loss = nn.functional.cross_entropy(model(*as_tuple(inputs_of(batch))), batch[1])
         loss.backward()

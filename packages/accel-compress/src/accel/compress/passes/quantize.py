@@ -87,7 +87,8 @@ class Quantize:
         source = artifact
         if isinstance(artifact, nn.Module):
             path = context.workdir() / "model.fp32.onnx"
-            source = OnnxModel(export_onnx(artifact, context.example_inputs, path))
+            signature = context.options.get("signature")
+            source = OnnxModel(export_onnx(artifact, context.example_inputs, path, 18, signature))
             report.notes.append("exported to ONNX first (ONNX Runtime quantizes ONNX models)")
         if not isinstance(source, OnnxModel):
             raise ConfigError(f"quantize: cannot quantize a {type(source).__name__} with ORT")
@@ -105,7 +106,12 @@ class Quantize:
     def _pt2e(self, model: nn.Module, context: PassContext, mode: str) -> nn.Module:
         report = context.record("quantize", backend="pt2e", mode="static")
         quantized = quantize_pt2e(
-            model, context.example_inputs, context.calib_data, self.calib_batches, self.compile
+            model,
+            context.example_inputs,
+            context.calib_data,
+            self.calib_batches,
+            self.compile,
+            context.options.get("signature"),
         )
         return self._finish(report, model, quantized, context)
 

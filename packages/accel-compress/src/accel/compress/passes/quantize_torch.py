@@ -9,23 +9,25 @@ from typing import Any
 import torch
 from torch import nn
 
-from accel.compress.analysis import batch_of
 from accel.compress.artifacts import set_eval
 from accel.compress.data import inputs_of
+from accel.compress.passes.export import trace_program
+from accel.compress.signature import Inputs, Signature, as_tuple
 from accel.core.errors import ConfigError
 
 
 def quantize_pt2e(
     model: nn.Module,
-    example: torch.Tensor,
+    example: Inputs,
     data: Iterable[Any] | None,
     limit: int,
     compile: bool = True,
+    signature: Signature | None = None,
 ) -> nn.Module:
     """Export, insert observers, calibrate on real batches, convert; optionally compile.
 
-    The batch dimension is exported dynamic (example batch >= 2). A ReLU module reused
-    twice in a block is rejected by the quantizer: give each use its own module.
+    The batch dimension is exported dynamic (example batch >= 2), as `export` does it. A ReLU
+    module reused twice in a block is rejected by the quantizer: give each use its own module.
     """
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
     from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
@@ -34,15 +36,13 @@ def quantize_pt2e(
     )
 
     assert data is not None
-    example = batch_of(example, max(2, len(example)))
-    batch = torch.export.Dim("batch", min=1)
-    program = torch.export.export(set_eval(model), (example,), dynamic_shapes=({0: batch},))
+    program = trace_program(set_eval(model), example, signature)
     quantizer = X86InductorQuantizer()
     quantizer.set_global(get_default_x86_inductor_quantization_config())
     prepared = prepare_pt2e(program.module(), quantizer)
     with torch.no_grad():
         for item in itertools.islice(iter(data), limit):
-            prepared(inputs_of(item))
+            prepared(*as_tuple(inputs_of(item)))
     converted = drop_unused_weights(convert_pt2e(prepared))
     return compiled(converted) if compile else converted
 

@@ -64,7 +64,7 @@ class Comparison:
     speedup_low: float
     speedup_high: float
     rounds: int
-    block: int  # calls per timed block
+    block: int  # calls per timed block (of the faster call; the slower one's is smaller)
     threads: int
     load_average: float | None
     others_cpu: float | None
@@ -126,18 +126,18 @@ def compare_latency(
 ) -> Comparison:
     """`before` and `after` timed in alternation on `inputs` under `torch.inference_mode`
     (how a model is deployed): each round times a block of calls of each (as many as last
-    `BLOCK_S` for the faster one, sized by its warm-up: at least one untimed call each), the
+    `BLOCK_S`, sized by each one's warm-up: at least one untimed call each), the
     order flipped every round. `warmup`, `warmup_s` and `budget_s` as in `measure_latency`
     (the budget covers both blocks of a round; it never cuts below `MIN_ROUNDS`)."""
     calls = (bound_call(before, inputs), bound_call(after, inputs))
     with torch.inference_mode():
         lasts = [warm_up(call, max(warmup, 1), warmup_s)[1] for call in calls]
-        block = min(MAX_BLOCK, max(1, math.ceil(BLOCK_S / max(min(lasts), 1e-6))))
+        blocks = (block_size(lasts[0]), block_size(lasts[1]))
         if budget_s is not None:
-            per_round = block * sum(lasts)
+            per_round = sum(b * last for b, last in zip(blocks, lasts, strict=True))
             rounds = min(rounds, max(MIN_ROUNDS, int(budget_s / max(per_round, 1e-6))))
         with others_cpu_share() as others:
-            times = alternate(calls, rounds, block)
+            times = alternate(calls, rounds, blocks)
     ratios = sorted(a / b for a, b in zip(*times, strict=True) if b > 0)
     low, mid, high = quartiles(ratios)
     why = unreliable_because(others.share, low, mid, high)
@@ -148,7 +148,7 @@ def compare_latency(
         speedup_low=low,
         speedup_high=high,
         rounds=rounds,
-        block=block,
+        block=max(blocks),
         threads=torch.get_num_threads(),
         load_average=load_average(),
         others_cpu=others.share,
@@ -157,15 +157,20 @@ def compare_latency(
     )
 
 
+def block_size(seconds: float) -> int:
+    """Calls in one timed block of a call lasting `seconds`: enough to last `BLOCK_S`."""
+    return min(MAX_BLOCK, max(1, math.ceil(BLOCK_S / max(seconds, 1e-6))))
+
+
 def alternate(
-    calls: tuple[Callable[[], Any], Callable[[], Any]], rounds: int, block: int
+    calls: tuple[Callable[[], Any], Callable[[], Any]], rounds: int, blocks: tuple[int, int]
 ) -> tuple[list[float], list[float]]:
-    """Milliseconds per call of each of two calls, a block of `block` calls each per round,
-    the order flipped every round."""
+    """Milliseconds per call of each of two calls, a block of `blocks[i]` calls of each per
+    round, the order flipped every round."""
     times: tuple[list[float], list[float]] = ([], [])
     for index in range(rounds):
         for which in (0, 1) if index % 2 == 0 else (1, 0):
-            call = calls[which]
+            call, block = calls[which], blocks[which]
             start = time.perf_counter()
             for _ in range(block):
                 call()
