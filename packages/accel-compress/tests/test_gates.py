@@ -4,11 +4,14 @@ tolerance, and parity runs on real data whenever there is some."""
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import pytest
 import torch
 from torch import nn
 
-from accel.compress.command import summary
+from accel.compress.command import speed_text, summary
 from accel.compress.passes.parity import parity_inputs, record_parity
 from accel.compress.pipeline import compress
 from accel.compress.verify import VerificationError, compare_outputs, degenerate
@@ -102,3 +105,67 @@ def test_parity_runs_on_real_data_when_any_is_given(digits) -> None:
     assert parity_inputs(PassContext(example_inputs=random, val_data=val))[0] is val[0][0]
     assert parity_inputs(PassContext(example_inputs=random, train_data=train))[0] is train[0][0]
     assert parity_inputs(PassContext(example_inputs=random))[0] is random  # no data at all
+
+
+def unreliable(before: Any, after: Any, inputs: Any) -> dict[str, Any]:
+    """A comparison as accel-core reports it while other processes hold the CPUs."""
+    return {
+        "before_ms": 40.0,
+        "after_ms": 0.5,
+        "speedup": 80.0,
+        "speedup_low": 20.0,
+        "speedup_high": 300.0,
+        "rounds": 5,
+        "reliable": False,
+        "why": "machine busy: other processes used 70% of the CPUs",
+    }
+
+
+def test_a_comparison_spoilt_by_load_is_retried_then_said_unreliable(monkeypatch) -> None:
+    import accel.compress.pipeline as pipeline
+
+    calls: list[int] = []
+    monkeypatch.setattr(pipeline, "RETRY_PAUSE_S", 0.0)
+    monkeypatch.setattr(pipeline, "compare_latency", lambda *a: calls.append(1) or unreliable(*a))
+    compared = pipeline.decided_comparison(None, None, None)
+    assert len(calls) == 2
+    assert compared["retried"] is True
+    line = speed_text("32", compared)
+    assert line.startswith("batch 32: 40.00 -> 0.50 ms (80.0x, 20.0-300.0x)")
+    assert "[timings unreliable: machine busy: other processes used 70% of the CPUs]" in line
+
+
+class Sleepy(nn.Module):
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        time.sleep(0.01)
+        return self.inner(x)
+
+
+def slow_down(model: nn.Module, context: PassContext) -> nn.Module:
+    """A pass that makes the model slower and changes nothing else."""
+    context.record("test_gate_slow_down")
+    return Sleepy(model)
+
+
+def test_the_speed_gate_keeps_a_step_undecided_on_unreliable_timings(
+    trained_mlp, digits, tmp_path, monkeypatch
+) -> None:
+    """A step measured slower is dropped only on a confirmation that can be trusted; one the
+    machine's load spoilt keeps it, undecided, and says so."""
+    import accel.compress.pipeline as pipeline
+    from accel.core.registry import registry
+
+    monkeypatch.setattr(pipeline, "RETRY_PAUSE_S", 0.0)
+    monkeypatch.setattr(pipeline, "compare_latency", unreliable)
+    recipe = {"passes": ["test_gate_slow_down"], "analysis": FAST}
+    context = PassContext(example_inputs=digits.example, calib_data=digits.calib)
+    with registry("passes").registered("test_gate_slow_down", lambda: slow_down):
+        result = compress(trained_mlp, recipe, context, tmp_path / "out", quiet=True)
+    step = result.report["steps"][-1]
+    assert step["status"] == "applied"  # a trusted confirmation would have dropped it
+    assert any("timings unreliable (machine busy" in note for note in step["notes"])
+    assert "[timings unreliable: machine busy" in summary(result.report)

@@ -456,12 +456,10 @@ def summary(report: dict[str, Any]) -> str:
         parts.append(f"output error {error:.2g}" + (f" ({output})" if output else ""))
     for batch in sorted(first["latency"], key=int):
         if batch in compared:  # timed in alternation: the ratio a busy machine does not skew
-            side = compared[batch]
-            a, b, speedup = side["before_ms"], side["after_ms"], side["speedup"]
+            parts.append(speed_text(batch, compared[batch]))
         else:
             a, b = first["latency"][batch]["median_ms"], last["latency"][batch]["median_ms"]
-            speedup = a / b
-        parts.append(f"batch {batch}: {a:.2f} -> {b:.2f} ms ({speedup:.1f}x)")
+            parts.append(f"batch {batch}: {a:.2f} -> {b:.2f} ms ({a / b:.1f}x)")
     accuracy = (report["steps"][0].get("accuracy"), report["final"].get("accuracy"))
     if None not in accuracy:
         parts.append(f"accuracy {percent(accuracy[0])} -> {percent(accuracy[1])}")
@@ -472,6 +470,19 @@ def summary(report: dict[str, Any]) -> str:
     for problem in report.get("problems") or []:  # written only because of --force
         parts.append(f"FORCED, NOT VERIFIED: {problem}")
     return "; ".join(parts)
+
+
+def speed_text(batch: str, side: dict[str, Any]) -> str:
+    """`batch 32: 1.80 -> 0.34 ms (5.3x, 5.1-5.5x)`: the median per-round ratio and its
+    quartiles; a comparison the machine's load spoilt says so instead of being believed."""
+    a, b, speedup = side["before_ms"], side["after_ms"], side["speedup"]
+    text = f"batch {batch}: {a:.2f} -> {b:.2f} ms ({speedup:.1f}x"
+    if "speedup_low" in side:
+        text += f", {side['speedup_low']:.1f}-{side['speedup_high']:.1f}x"
+    text += ")"
+    if not side.get("reliable", True):
+        text += f" [timings unreliable: {side['why']}]"
+    return text
 
 
 def analyze_command(flags: AnalyzeFlags) -> None:

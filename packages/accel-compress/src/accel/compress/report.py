@@ -130,13 +130,22 @@ def side_by_side_section(compared: dict[str, Any] | None) -> list[str]:
         "",
         "## Original vs result, side by side",
         "",
-        "| batch | original (ms) | result (ms) | speed-up | rounds |",
-        "|---:|---:|---:|---:|---:|",
+        "| batch | original (ms) | result (ms) | speed-up | quartiles | rounds | others' CPU "
+        "| timing |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for batch, entry in sorted(compared.items(), key=lambda item: int(item[0])):
+        spread = (
+            f"{entry['speedup_low']:.2f}-{entry['speedup_high']:.2f}x"
+            if "speedup_low" in entry
+            else "–"
+        )
+        others = entry.get("others_cpu")
+        verdict = "ok" if entry.get("reliable", True) else f"unreliable: {entry.get('why')}"
         lines.append(
             f"| {batch} | {entry['before_ms']:.2f} | {entry['after_ms']:.2f} | "
-            f"{entry['speedup']:.2f}x | {entry['rounds']} |"
+            f"{entry['speedup']:.2f}x | {spread} | {entry['rounds']} | "
+            f"{'–' if others is None else f'{others:.0%}'} | {verdict} |"
         )
     return lines
 
