@@ -24,7 +24,7 @@ from accel.compress.options import (
     check_options,
     int8_mode,
 )
-from accel.compress.recipe import build_recipe, check_pass_arguments, load_recipe
+from accel.compress.recipe import INPUT_KEYS, build_recipe, check_pass_arguments, load_recipe
 from accel.compress.signature import (
     Inputs,
     InputSpec,
@@ -46,15 +46,6 @@ from accel.core.inference import first_tensor
 from accel.core.outputs import check_output_folder
 from accel.core.passes import PassContext
 
-RECIPE_OVERRIDES = (
-    "model",
-    "arch",
-    "input_shape",
-    "input_spec",
-    "calib_data",
-    "eval_data",
-    "train_data",
-)
 DATA_FLAGS = {
     "calib_data": "--calib-data",
     "eval_data": "--eval-data",
@@ -249,7 +240,7 @@ def merged_flags(flags: CompressFlags) -> tuple[CompressFlags, dict[str, Any] | 
     recipe = load_recipe(Path(flags.recipe))
     given = {
         key: recipe[key]
-        for key in RECIPE_OVERRIDES
+        for key in INPUT_KEYS
         if getattr(flags, key) is None and recipe.get(key) is not None
     }
     if flags.input_shape is not None or flags.input_spec is not None:  # a flag describes them

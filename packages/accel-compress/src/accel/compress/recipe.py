@@ -29,11 +29,8 @@ from accel.core.errors import ConfigError
 
 QUANTIZE_CHOICES = (None, *QUANTIZE)
 PATH_KEYS = ("model", "arch", "calib_data", "eval_data", "train_data", "output")
-RECIPE_KEYS = (
-    "passes",
-    "verify",
-    "analysis",
-    "target",
+# what a recipe file may say about the model and its inputs (flags given win over these)
+INPUT_KEYS = (
     "model",
     "arch",
     "input_shape",
@@ -41,8 +38,8 @@ RECIPE_KEYS = (
     "calib_data",
     "eval_data",
     "train_data",
-    "output",
 )
+RECIPE_KEYS = ("passes", "verify", "analysis", "target", *INPUT_KEYS, "output")
 
 
 def build_recipe(
