@@ -121,6 +121,10 @@ def unreliable(before: Any, after: Any, inputs: Any) -> dict[str, Any]:
     }
 
 
+# the slow-down pass seen through a busy machine: slower at the median, not beyond doubt
+SLOWER = {"speedup": 0.8, "speedup_low": 0.3, "speedup_high": 2.0}
+
+
 def test_a_comparison_spoilt_by_load_is_retried_then_said_unreliable(monkeypatch) -> None:
     import accel.compress.pipeline as pipeline
 
@@ -160,7 +164,7 @@ def test_the_speed_gate_keeps_a_step_undecided_on_unreliable_timings(
     from accel.core.registry import registry
 
     monkeypatch.setattr(pipeline, "RETRY_PAUSE_S", 0.0)
-    monkeypatch.setattr(pipeline, "compare_latency", unreliable)
+    monkeypatch.setattr(pipeline, "compare_latency", lambda *a: {**unreliable(*a), **SLOWER})
     recipe = {"passes": ["test_gate_slow_down"], "analysis": FAST}
     context = PassContext(example_inputs=digits.example, calib_data=digits.calib)
     with registry("passes").registered("test_gate_slow_down", lambda: slow_down):
@@ -169,3 +173,19 @@ def test_the_speed_gate_keeps_a_step_undecided_on_unreliable_timings(
     assert step["status"] == "applied"  # a trusted confirmation would have dropped it
     assert any("timings unreliable (machine busy" in note for note in step["notes"])
     assert "[timings unreliable: machine busy" in summary(result.report)
+
+
+def test_a_slowdown_too_large_for_any_load_to_explain_is_dropped_all_the_same(
+    trained_mlp, digits, tmp_path, monkeypatch
+) -> None:
+    import accel.compress.pipeline as pipeline
+    from accel.core.registry import registry
+
+    monkeypatch.setattr(pipeline, "RETRY_PAUSE_S", 0.0)
+    clearly = {**SLOWER, "speedup": 0.1, "speedup_high": 0.2}  # 5x slower in 3 rounds of 4
+    monkeypatch.setattr(pipeline, "compare_latency", lambda *a: {**unreliable(*a), **clearly})
+    recipe = {"passes": ["test_gate_slow_down"], "analysis": FAST}
+    context = PassContext(example_inputs=digits.example, calib_data=digits.calib)
+    with registry("passes").registered("test_gate_slow_down", lambda: slow_down):
+        result = compress(trained_mlp, recipe, context, tmp_path / "out", quiet=True)
+    assert result.report["steps"][-1]["status"] == "dropped"

@@ -245,13 +245,14 @@ class Run:
                 self.artifact, candidate, batch_of(self.context.example_inputs, size)
             )
         row["metrics"]["side_by_side_vs_previous"] = compared
-        if not compared.get("reliable", True):  # neither kept nor dropped on such figures
+        ratio = float(compared["speedup"])
+        clear = float(compared.get("speedup_high", ratio)) < CLEARLY_SLOWER
+        if not compared.get("reliable", True) and not clear:  # decide nothing on such figures
             row["notes"].append(
                 f"timings unreliable ({compared['why']}): the speed gate did not act, the "
                 "step is kept undecided"
             )
             return None
-        ratio = float(compared["speedup"])
         return ratio if ratio < 1 / SLOWER_MARGIN else None
 
     def last_kept(self) -> dict[str, Any]:
@@ -282,6 +283,8 @@ class Run:
 
 
 RETRY_PAUSE_S = 1.0  # a comparison the machine's load spoilt is tried once more after this
+# an unreliable comparison still decides when even its upper quartile says this (2x slower)
+CLEARLY_SLOWER = 0.5
 
 
 def decided_comparison(before: Any, after: Any, inputs: Any) -> dict[str, Any]:
