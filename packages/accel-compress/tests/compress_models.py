@@ -5,6 +5,8 @@ No accel-cv here: accel-compress must test alone.
 
 from __future__ import annotations
 
+import time
+
 import torch
 from torch import nn
 
@@ -148,3 +150,15 @@ class Tokens(nn.Module):
         mask = attention_mask.unsqueeze(-1).float()
         hidden = torch.relu(self.proj(self.embed(input_ids))) * mask
         return self.head(hidden.sum(1) / mask.sum(1).clamp_min(1.0))
+
+
+class Sleepy(nn.Module):
+    """`inner` made slower by `seconds` a call, and nothing else: a step the gate must drop."""
+
+    def __init__(self, inner: nn.Module, seconds: float = 0.02) -> None:
+        super().__init__()
+        self.inner, self.seconds = inner, seconds
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        time.sleep(self.seconds)
+        return self.inner(x)

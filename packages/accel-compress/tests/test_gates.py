@@ -4,11 +4,11 @@ tolerance, and parity runs on real data whenever there is some."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 import torch
+from compress_models import Sleepy
 from torch import nn
 
 from accel.compress.command import speed_text, summary
@@ -139,20 +139,10 @@ def test_a_comparison_spoilt_by_load_is_retried_then_said_unreliable(monkeypatch
     assert "[timings unreliable: machine busy: other processes used 70% of the CPUs]" in line
 
 
-class Sleepy(nn.Module):
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        time.sleep(0.01)
-        return self.inner(x)
-
-
 def slow_down(model: nn.Module, context: PassContext) -> nn.Module:
     """A pass that makes the model slower and changes nothing else."""
     context.record("test_gate_slow_down")
-    return Sleepy(model)
+    return Sleepy(model, 0.01)
 
 
 def test_the_speed_gate_keeps_a_step_undecided_on_unreliable_timings(

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from typing import Any
 
 import pytest
 import torch
-from compress_models import MLP, RepNet, Tiny, randomize_bn
+from compress_models import MLP, RepNet, Sleepy, Tiny, randomize_bn
 from torch import nn
 
 from accel.compress.command import summary
@@ -19,16 +18,6 @@ from accel.compress.verify import VerificationError, accuracy
 from accel.core.errors import ConfigError
 from accel.core.passes import PassContext
 from accel.core.registry import registry
-
-
-class Sleepy(nn.Module):
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        time.sleep(0.02)
-        return self.inner(x)
 
 
 class SlowDown:
