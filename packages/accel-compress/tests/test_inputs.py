@@ -105,6 +105,18 @@ def bert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
     return model, save_program(model, (ids, mask), ({0: batch}, {0: batch}), path)
 
 
+def test_a_transformers_program_opens_in_a_fresh_process(bert) -> None:
+    """Its outputs are transformers classes: accel imports transformers' output module (its
+    own fixed choice, not a name from the file) before torch.export.load rebuilds them."""
+    import subprocess
+    import sys
+
+    code = "import sys; from accel.core.inference import open_program; open_program(sys.argv[1])"
+    command = [sys.executable, "-c", code, str(bert[1])]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_bert_with_no_flags_is_verified_dynamic_int8(bert, tmp_path: Path) -> None:
     import onnxruntime
 

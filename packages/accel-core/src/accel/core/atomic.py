@@ -78,7 +78,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 def swap_folder(temp: str | os.PathLike[str], target: str | os.PathLike[str]) -> Path:
     """Rename the finished folder `temp` to `target` (beside it); a folder already at
     `target` is moved aside first and removed only once the new one is in place, so a
-    failure leaves the old one or the new one, never neither."""
+    failure leaves the old one or the new one, never neither. The caller has checked that
+    `target` is accel's to replace (`outputs.output_folder` does): it is deleted afterwards."""
     import shutil
 
     temp, target = Path(temp), Path(target)

@@ -95,25 +95,27 @@ def open_program(path: str | os.PathLike[str], *, trust: bool | None = None) -> 
     return load_exported_program(path, trust=trust)
 
 
-OUTPUT_PACKAGES = ("transformers",)  # libraries whose output classes a program may return
+# library -> the one module of its output classes a program may return (a fixed name: a file
+# only says whether it is needed, never what to import)
+OUTPUT_MODULES = {"transformers": "transformers.modeling_outputs"}
 TYPE_NAME = re.compile(r'\\"type\\": \\"([A-Za-z_][\w.]*)\\"')
+MAX_SPEC_BYTES = 64 * 2**20  # a serialized program larger than this is not scanned
 
 
 def import_output_types(path: str | os.PathLike[str]) -> None:
-    """Import the installed modules of `OUTPUT_PACKAGES` whose classes a program's pytree specs
-    name (a transformers model returns a `BaseModelOutput`): `torch.export.load` rebuilds those
-    only when the class is registered in this process. Only installed library code is
-    imported, by a name the spec gives; a file naming anything else is left to the loader."""
+    """Import the output-class module of each library in `OUTPUT_MODULES` whose classes a
+    program's pytree specs name (a transformers model returns a `BaseModelOutput`):
+    `torch.export.load` rebuilds those only when the class is registered in this process. The
+    module imported is accel's fixed choice, never a name read from the file."""
     import importlib
     import importlib.util
 
-    for module in sorted({name.rpartition(".")[0] for name in pytree_types(path)}):
-        if module.split(".")[0] not in OUTPUT_PACKAGES:
-            continue
+    libraries = {name.split(".")[0] for name in pytree_types(path)}
+    for library in sorted(libraries & set(OUTPUT_MODULES)):
         try:
-            if importlib.util.find_spec(module) is not None:
-                importlib.import_module(module)
-        except (ImportError, ValueError):
+            if importlib.util.find_spec(library) is not None:
+                importlib.import_module(OUTPUT_MODULES[library])
+        except ImportError:
             continue  # not installed (or half): torch.export.load says what is missing
 
 
@@ -121,8 +123,14 @@ def pytree_types(path: str | os.PathLike[str]) -> set[str]:
     """The class names in the pytree specs of a `.pt2` archive's serialized programs."""
     try:
         with zipfile.ZipFile(path) as archive:
-            members = [n for n in archive.namelist() if "/models/" in n and n.endswith(".json")]
-            return {t for n in members for t in TYPE_NAME.findall(archive.read(n).decode())}
+            members = [
+                info
+                for info in archive.infolist()
+                if "/models/" in info.filename
+                and info.filename.endswith(".json")
+                and info.file_size <= MAX_SPEC_BYTES
+            ]
+            return {t for m in members for t in TYPE_NAME.findall(archive.read(m).decode())}
     except (OSError, zipfile.BadZipFile, UnicodeDecodeError):
         return set()
 
