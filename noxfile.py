@@ -17,7 +17,10 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).parent
-PACKAGES = ["accel-core", "accel-cv", "accel-compress", "accel-cli", "accel-mlflow"]
+PACKAGES = [
+    "accel-core", "accel-cv", "accel-compress", "accel-cli", "accel-mlflow", "accel-tabular",
+    "accel-serve",
+]  # fmt: skip
 SOURCES = [f"packages/{p}/src" for p in PACKAGES]
 
 nox.options.default_venv_backend = "uv"

@@ -1,0 +1,1 @@
+"""accel serve: a model behind the Open Inference Protocol (KServe V2)."""

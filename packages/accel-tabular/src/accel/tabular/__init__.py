@@ -1,0 +1,1 @@
+"""accel tabular: CSV data with schemas, fitted preprocessing, MLPs, regression metrics."""
