@@ -137,6 +137,9 @@ def run(
     sensitivity: Annotated[Flag, opt("Add per-layer pruning sensitivity.")] = False,
     repeats: Annotated[str, opt("Latency repeats per measurement, 1 to 1000.")] = "10",
     force: Annotated[Flag, opt("Write results that break a tolerance or slow down.")] = False,
+    fallback: Annotated[
+        Flag, opt("Keep the most sensitive layers in float when int8 breaks its budget.")
+    ] = True,
     output: Annotated[
         Path, opt("Output folder: new, empty, or an earlier accel output.", "-o", "--output")
     ] = Path("compressed"),
@@ -167,6 +170,7 @@ def run(
         sensitivity=sensitivity,
         repeats=repeats,
         force=force,
+        fallback=fallback,
         output=output,
         quiet=quiet,
     )

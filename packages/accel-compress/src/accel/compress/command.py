@@ -404,6 +404,7 @@ def recipe_from_flags(options: CompressOptions) -> dict[str, Any]:
         has_train_data=options.train_data is not None,
         max_drop=options.max_drop,
         force=options.force,
+        fallback=options.fallback,
         target=options.target,
     )
     recipe["analysis"] = {"repeats": options.repeats}

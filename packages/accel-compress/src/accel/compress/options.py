@@ -57,6 +57,7 @@ class CompressFlags:
     sensitivity: bool = False
     repeats: Text = "10"
     force: bool = False
+    fallback: bool = True
     output: Path = Path("compressed")
     quiet: bool = False
 
@@ -106,6 +107,7 @@ class CompressOptions(DataOptions):
     max_drop: float | None = None
     epochs: int = 2
     force: bool = False
+    fallback: bool = True
     output: Path = Path("compressed")
     quiet: bool = False
 
@@ -139,6 +141,7 @@ def check_options(flags: CompressFlags) -> CompressOptions:
         fold_bn=flags.fold_bn,
         merge_branches=flags.merge_branches,
         force=flags.force,
+        fallback=flags.fallback,
         output=Path(flags.output),
         quiet=flags.quiet,
     )

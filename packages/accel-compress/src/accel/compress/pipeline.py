@@ -167,12 +167,14 @@ class Run:
                 "(give real --calib-data, or check the model)"
             )
         with self.progress.task(f"analyse {name}"):
+            accuracy = self.accuracy(self.artifact)
+            self.context.options["baseline_accuracy"] = accuracy  # what --max-drop is against
             self.steps.append(
                 {
                     "name": "original",
                     "status": "applied",
                     "analysis": self.measure(self.artifact),
-                    "accuracy": self.accuracy(self.artifact),
+                    "accuracy": accuracy,
                     "output_error": 0.0,
                     "seconds": 0.0,
                 }

@@ -55,6 +55,7 @@ def build_recipe(
     max_drop: float | None = None,
     force: bool = False,
     target: str = "x86",
+    fallback: bool = True,
 ) -> dict[str, Any]:
     """The recipe that command-line flags describe, passes in a sensible order."""
     if quantize not in QUANTIZE_CHOICES:
@@ -73,10 +74,7 @@ def build_recipe(
     if quantize == "int4":
         passes.append({"name": "quantize", "backend": "torchao", "bits": 4})
     elif quantize and backend == "ort":
-        passes += [
-            {"name": "export", "format": "onnx"},
-            {"name": "quantize", "backend": "ort", "mode": mode},
-        ]
+        passes += [{"name": "export", "format": "onnx"}, ort_quantize(mode, fallback, max_drop)]
     elif quantize:
         passes.append({"name": "quantize", "backend": backend, "mode": mode})
         if export == "onnx":
@@ -93,6 +91,17 @@ def build_recipe(
         "verify": {"max_drop": max_drop, "force": force},
         "target": target,
     }
+
+
+def ort_quantize(mode: str | None, fallback: bool, max_drop: float | None) -> dict[str, Any]:
+    """The ONNX Runtime int8 pass: layers kept in float when int8 breaks the output tolerance
+    or the accuracy budget (`max_drop`), unless `fallback` is off (`--no-fallback`)."""
+    spec: dict[str, Any] = {"name": "quantize", "backend": "ort", "mode": mode}
+    if not fallback:
+        spec["fallback"] = False
+    if max_drop is not None:
+        spec["max_drop"] = max_drop
+    return spec
 
 
 def prune_passes(prune: float | str | None, max_drop: float | None, epochs: int) -> list[Any]:

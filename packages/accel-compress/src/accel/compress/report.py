@@ -111,8 +111,44 @@ def markdown(report: dict[str, Any]) -> str:
     notes += [f"- {report['plot']}"] if report.get("plot") else []
     if notes:
         lines += ["", "## Notes", "", *notes]
+    lines += fallback_section(report.get("steps", []))
     lines += search_section(report.get("search")) + sensitivity_section(report.get("sensitivity"))
     return "\n".join(lines) + "\n"
+
+
+def fallback_section(steps: list[dict[str, Any]]) -> list[str]:
+    """The layers int8 left in float, why (each one's sensitivity: the output error with only
+    it quantized) and what each costs in size, then every set the search measured."""
+    step = next((s for s in steps if (s.get("metrics") or {}).get("fallback")), None)
+    if step is None:
+        return []
+    found, in_graph = step["metrics"]["fallback"], set(step["metrics"].get("float_layers", []))
+    verdict = "met" if found["met"] else "NOT met: the all-int8 result stands"
+    lines = [
+        "",
+        "## Layers kept in float",
+        "",
+        f"All-int8 output error {found['error_before']:.3g}; budget {verdict}. Sensitivity: "
+        f"the output error with only that layer quantized ({found['probes']} layers probed). "
+        "Runs in float: read back from the written graph (a layer whose neighbours are int8 "
+        "may still be fused into an integer kernel by ONNX Runtime).",
+        "",
+        "| layer | op | sensitivity | size cost | runs in float |",
+        "|---|---|---:|---:|---|",
+    ]
+    lines += [
+        f"| {x['node']} | {x['op']} | {x['sensitivity']:.3g} | +{human_bytes(x['extra_bytes'])} "
+        f"| {'yes' if x['node'] in in_graph else 'no'} |"
+        for x in found["float_layers"]
+    ]
+    lines += ["", "| layers in float | output error | accuracy | within budget |"]
+    lines += ["|---:|---:|---:|---|"]
+    lines += [
+        f"| {t['layers']} | {t['error']:.3g} | {percent(t['accuracy'])} | "
+        f"{'yes' if t['within'] else 'no'} |"
+        for t in found["trials"]
+    ]
+    return lines
 
 
 def inputs_text(inputs: dict[str, Any]) -> str:

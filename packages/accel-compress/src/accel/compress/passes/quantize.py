@@ -8,6 +8,7 @@ ConvInteger is 5-10x slower than fp32), so dynamic mode never touches convolutio
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from torch import nn
@@ -16,13 +17,11 @@ from accel.compress.artifacts import OnnxModel
 from accel.compress.extras import ONNX, need
 from accel.compress.options import BACKENDS, INT8_MODES, int8_mode
 from accel.compress.passes.export import export_onnx
-from accel.compress.passes.parity import record_parity
-from accel.compress.passes.quantize_ort import (
-    count_ops,
-    quantize_ort_dynamic,
-    quantize_ort_static,
-)
+from accel.compress.passes.fallback import Layer, Measured, search
+from accel.compress.passes.parity import parity_inputs, record_parity
+from accel.compress.passes.quantize_ort import OrtInt8, count_ops, int8_nodes
 from accel.compress.passes.quantize_torch import quantize_pt2e, quantize_torchao
+from accel.compress.verify import TOLERANCES, compare_outputs, within_drop
 from accel.core.errors import ConfigError
 from accel.core.passes import PassContext, PassReport
 
@@ -39,6 +38,12 @@ class Quantize:
     - `backend="pt2e"`: `torch.export` + X86InductorQuantizer (static, calibrated) + torch.compile.
     - `backend="torchao"`: int8 dynamic activations and weights for `nn.Linear` (+ torch.compile);
       `bits=4`: int4 weight-only, on a CUDA GPU only (no CPU gain, see TOOLCHAIN-FACTS).
+
+    With ONNX Runtime, an int8 model that breaks its output tolerance (or, given `max_drop` and
+    evaluation data, its accuracy budget) is repaired unless `fallback=False`: the layers whose
+    quantization costs the most are kept in float until the result meets the budget
+    (`accel.compress.passes.fallback`); the report lists them. The speed gate then keeps the
+    mixed model only if it is still faster than the step before it.
     """
 
     def __init__(
@@ -50,6 +55,8 @@ class Quantize:
         compile: bool = True,
         tolerance: float | None = None,
         bits: int = 8,
+        fallback: bool = True,
+        max_drop: float | None = None,
     ) -> None:
         if bits not in (4, 8):
             raise ConfigError(f"quantize: bits must be 8 or 4 (weight-only, GPU), got {bits}")
@@ -62,6 +69,7 @@ class Quantize:
             raise ConfigError(f"quantize: mode {mode!r} is not one of {', '.join(INT8_MODES)}")
         self.backend, self.mode, self.calib_batches = backend, mode, calib_batches
         self.compile, self.tolerance = compile, tolerance
+        self.fallback, self.max_drop = fallback, max_drop
         need_backend(backend)
 
     def __call__(self, artifact: Any, context: PassContext) -> Any:
@@ -92,16 +100,87 @@ class Quantize:
             report.notes.append("exported to ONNX first (ONNX Runtime quantizes ONNX models)")
         if not isinstance(source, OnnxModel):
             raise ConfigError(f"quantize: cannot quantize a {type(source).__name__} with ORT")
-        output = context.workdir() / "model.int8.onnx"
-        if mode == "static":
-            quantize_ort_static(
-                source.path, output, context.calib_data, context.target, self.calib_batches
-            )
-        else:
-            quantize_ort_dynamic(source.path, output)
+        folder = context.workdir() / "int8"
+        quantizer = OrtInt8(
+            source.path,
+            folder,
+            mode=mode,
+            data=context.calib_data,
+            target=context.target,
+            limit=self.calib_batches,
+        )
+        output = quantizer.quantize(context.workdir() / "model.int8.onnx")
+        if mode != "static":
             note_float_ops(report, output)
         quantized = OnnxModel(output, dict(source.meta))
+        if self.fallback:
+            error, collapsed = compare_outputs(artifact, quantized, parity_inputs(context))
+            if collapsed or error > self.limit() or not self.accuracy_within(quantized, context)[1]:
+                quantized = self._fall_back(report, artifact, quantizer, output, error, context)
         return self._finish(report, artifact, quantized, context)
+
+    def accuracy_within(self, quantized: Any, context: PassContext) -> tuple[float | None, bool]:
+        baseline = context.options.get("baseline_accuracy")
+        if self.max_drop is None or context.evaluate is None or baseline is None:
+            return None, True
+        value = context.evaluate(quantized)
+        return value, within_drop(float(baseline), value, self.max_drop)
+
+    def limit(self) -> float:
+        return TOLERANCES["quantize"] if self.tolerance is None else self.tolerance
+
+    def _fall_back(
+        self,
+        report: PassReport,
+        before: Any,
+        quantizer: OrtInt8,
+        full: Path,
+        error: float,
+        context: PassContext,
+    ) -> OnnxModel:
+        """Keep the most sensitive layers in float until the result meets the budget; the
+        all-int8 model stays the result (and its broken tolerance the report's) if no set
+        within the search's bounds does."""
+        inputs = parity_inputs(context)
+        layers = quantizer.layers(full)
+        work = context.workdir() / "int8"
+        meta = dict(getattr(before, "meta", {}) or {})
+
+        def probe(layer: Layer) -> float:
+            path = quantizer.quantize(work / "probe.onnx", only=[layer.node])
+            return compare_outputs(before, OnnxModel(path, meta), inputs)[0]
+
+        def trial(chosen: list[Layer]) -> Measured:
+            path = work / f"float-{len(chosen)}.onnx"
+            quantizer.quantize(path, exclude=[layer.node for layer in chosen])
+            candidate = OnnxModel(path, meta)
+            trial_error, collapsed = compare_outputs(before, candidate, inputs)
+            within = collapsed is None and trial_error <= self.limit()
+            accuracy = None
+            if within:
+                accuracy, within = self.accuracy_within(candidate, context)
+            return Measured(candidate, trial_error, within, accuracy)
+
+        found = search(layers, error, probe, trial, self.limit())
+        report.metrics["fallback"] = found.as_dict()
+        if not found.met:
+            tried = found.trials[-1]
+            report.notes.append(
+                f"float fallback: no set of layers met the budget (with {tried.layers} of "
+                f"{len(layers)} layers in float the output error is {tried.error:.3g}): "
+                "the all-int8 result stands"
+            )
+            return OnnxModel(full, meta)
+        Path(found.result.path).replace(full)  # the mixed model takes the all-int8 file's place
+        int8_now = set(int8_nodes(full, quantizer.mode))
+        report.metrics["float_layers"] = [x.node for x, _ in found.layers if x.node not in int8_now]
+        names = ", ".join(f"{layer.node} ({layer.op})" for layer, _ in found.layers[:6])
+        more = "" if len(found.layers) <= 6 else f" and {len(found.layers) - 6} more"
+        report.notes.append(
+            f"float fallback: all-int8 output error {error:.3g}; {len(found.layers)} of "
+            f"{len(layers)} layers kept in float ({names}{more}) -> {found.trials[-1].error:.3g}"
+        )
+        return OnnxModel(full, meta)
 
     def _pt2e(self, model: nn.Module, context: PassContext, mode: str) -> nn.Module:
         report = context.record("quantize", backend="pt2e", mode="static")

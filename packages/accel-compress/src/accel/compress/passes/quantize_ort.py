@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import itertools
 import logging
-import tempfile
+import math
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from accel.compress.atomic import atomic_path
 from accel.compress.data import inputs_of
+from accel.compress.passes.fallback import Layer
 from accel.compress.signature import Inputs, as_tuple
 from accel.core.errors import ConfigError
 
@@ -66,44 +67,193 @@ def activation_types(target: str) -> tuple[Any, Any]:
     return QuantType.QUInt8, QuantType.QInt8
 
 
-def quantize_ort_static(
-    source: Path, output: Path, data: Iterable[Any] | None, target: str, limit: int
-) -> Path:
-    """Pre-process (shape inference + optimisation), then static QDQ with per-channel weights."""
-    from onnxruntime.quantization import QuantFormat, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+class OrtInt8:
+    """One ONNX model prepared (and, for static int8, calibrated) once, then quantized as often
+    as the float-fallback search asks: every layer, only some, or all but some.
 
-    assert data is not None
-    reader = batch_reader(graph_inputs(source), data, limit)
-    activation, weight = activation_types(target)
-    with tempfile.TemporaryDirectory() as folder, quiet_quantizer():
-        prepared = Path(folder) / "prepared.onnx"
-        quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
-        with atomic_path(output) as temp:
-            quantize_static(
-                str(prepared),
-                str(temp),
-                reader,
-                quant_format=QuantFormat.QDQ,
-                per_channel=True,
-                activation_type=activation,
-                weight_type=weight,
-            )
-    return output
+    Static: shape inference + optimisation (`quant_pre_process`), then QDQ with per-channel
+    weights; the calibration ranges are computed on the first call and cached in `folder`
+    (ONNX Runtime's own calibration cache), so later calls only rewrite the graph. Dynamic:
+    MatMul/Gemm weights only, never ConvInteger, which is slow on CPUs. Graph nodes are named
+    first where they have no name: the search refers to layers by node name.
+    """
 
+    def __init__(
+        self,
+        source: Path,
+        folder: Path,
+        *,
+        mode: str,
+        data: Iterable[Any] | None = None,
+        target: str = "x86",
+        limit: int = 16,
+    ) -> None:
+        self.mode, self.target = mode, target
+        folder.mkdir(parents=True, exist_ok=True)
+        self.prepared, self.cache = folder / "prepared.onnx", folder / "calibration.json"
+        self.cache.unlink(missing_ok=True)  # ranges of an earlier model in the same folder
+        self.reader = None
+        if mode == "static":
+            from onnxruntime.quantization.shape_inference import quant_pre_process
 
-def quantize_ort_dynamic(source: Path, output: Path) -> Path:
-    """Dynamic int8 of MatMul/Gemm weights only: never ConvInteger, which is slow on CPUs."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+            if data is None:
+                raise ConfigError("static int8 needs calibration data: pass --calib-data")
+            self.reader = batch_reader(graph_inputs(source), data, limit)
+            with quiet_quantizer():
+                quant_pre_process(str(source), str(self.prepared), skip_symbolic_shape=True)
+            name_nodes(self.prepared, self.prepared)
+        else:
+            unnamed = unnamed_nodes(source)
+            self.prepared = name_nodes(source, self.prepared) if unnamed else source
 
-    with atomic_path(output) as temp, quiet_quantizer():
-        quantize_dynamic(
-            str(source),
-            str(temp),
-            op_types_to_quantize=["MatMul", "Gemm"],
-            weight_type=QuantType.QInt8,
+    def quantize(
+        self, output: Path, *, only: Sequence[str] | None = None, exclude: Sequence[str] = ()
+    ) -> Path:
+        """Write the int8 model to `output`: every quantizable layer, or `only` those nodes,
+        and never the nodes in `exclude` (they run in float)."""
+        from onnxruntime.quantization import (
+            QuantFormat,
+            QuantType,
+            quantize_dynamic,
+            quantize_static,
         )
+
+        chosen = None if only is None else list(only)
+        with atomic_path(output) as temp, quiet_quantizer():
+            if self.mode == "static":
+                activation, weight = activation_types(self.target)
+                quantize_static(
+                    str(self.prepared),
+                    str(temp),
+                    None if self.cache.is_file() else self.reader,
+                    quant_format=QuantFormat.QDQ,
+                    per_channel=True,
+                    activation_type=activation,
+                    weight_type=weight,
+                    nodes_to_quantize=chosen,
+                    nodes_to_exclude=list(exclude),
+                    calibration_cache_path=str(self.cache),
+                )
+            else:
+                quantize_dynamic(
+                    str(self.prepared),
+                    str(temp),
+                    op_types_to_quantize=list(DYNAMIC_OPS),
+                    weight_type=QuantType.QInt8,
+                    nodes_to_quantize=chosen,
+                    nodes_to_exclude=list(exclude),
+                )
+        return output
+
+    def layers(self, quantized: Path) -> list[Layer]:
+        """The layers `quantized` (this model at full int8) runs in int8, in graph order, each
+        with what keeping its weights in float would add to the file."""
+        import onnx
+
+        float_graph = onnx.load(str(self.prepared), load_external_data=False).graph
+        weights = {t.name: t for t in float_graph.initializer}
+        names = set(
+            quantizer_touched(quantized)
+            if self.mode == "static"
+            else int8_nodes(quantized, self.mode)
+        )
+        layers = []
+        for node in float_graph.node:
+            if node.name in names:
+                extra = sum(3 * numel(weights[i]) for i in node.input if i in weights)
+                layers.append(Layer(node.name, node.op_type, extra))
+        return layers
+
+
+DYNAMIC_OPS = ("MatMul", "Gemm")
+
+
+def quantizer_touched(path: Path) -> list[str]:
+    """The nodes of a QDQ model with an input from a DequantizeLinear: what ONNX Runtime's
+    quantizer quantized for each node (its inputs, and for some its outputs), whether or not
+    the node itself then runs as an integer kernel; excluding one undoes what it asked for."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    dequantized = {n.output[0] for n in graph.node if n.op_type == "DequantizeLinear"}
+    return [
+        n.name
+        for n in graph.node
+        if n.op_type not in QDQ_OPS and any(i in dequantized for i in n.input)
+    ]
+
+
+def int8_nodes(path: Path, mode: str) -> list[str]:
+    """Names of the layers that run in int8 in a quantized model, read from its graph.
+
+    Static (QDQ): a layer with weights runs in int8 when its weights are dequantized from an
+    integer initializer; one without weights (Add, Mul, pooling) when every input comes from a
+    DequantizeLinear and every output goes only into a QuantizeLinear (the unit ONNX Runtime
+    fuses into an integer kernel). Dynamic: the MatMul/Gemm turned into integer ops (named
+    after the float node, with a `_quant` suffix).
+    """
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    if mode != "static":
+        return [n.name.removesuffix("_quant") for n in graph.node if "Integer" in n.op_type]
+    weights = {t.name for t in graph.initializer}
+    dq_of_weight = {
+        n.output[0] for n in graph.node if n.op_type == "DequantizeLinear" and n.input[0] in weights
+    }
+    dequantized = {n.output[0] for n in graph.node if n.op_type == "DequantizeLinear"}
+    consumers: dict[str, list[str]] = {}
+    for n in graph.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n.op_type)
+    names = []
+    for n in graph.node:
+        if n.op_type in QDQ_OPS:
+            continue
+        if any(i in dq_of_weight for i in n.input):
+            names.append(n.name)
+            continue
+        activations = [i for i in n.input if i and i not in weights]
+        requantized = all(consumers.get(o) and set(consumers[o]) == {"QuantizeLinear"}
+                          for o in n.output)  # fmt: skip
+        if activations and all(i in dequantized for i in activations) and requantized:
+            names.append(n.name)
+    return names
+
+
+QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
+
+
+def numel(tensor: Any) -> int:
+    return math.prod(tensor.dims) if tensor.dims else 1
+
+
+def unnamed_nodes(path: Path) -> bool:
+    import onnx
+
+    return any(not n.name for n in onnx.load(str(path), load_external_data=False).graph.node)
+
+
+def name_nodes(source: Path, output: Path) -> Path:
+    """`source` with a unique name on every node (`<op>_<index>` where it had none): ONNX
+    Runtime's quantizer selects and excludes layers by node name."""
+    import onnx
+
+    model = onnx.load(str(source))
+    taken = {n.name for n in model.graph.node if n.name}
+    for index, node in enumerate(model.graph.node):
+        if not node.name:
+            name = f"{node.op_type}_{index}"
+            while name in taken:
+                name += "_"
+            node.name = name
+            taken.add(name)
+    large = model.ByteSize() > EXTERNAL_DATA_BYTES
+    onnx.save_model(model, str(output), save_as_external_data=large, location=f"{output.name}.data")
     return output
+
+
+EXTERNAL_DATA_BYTES = 1_500_000_000  # protobuf's 2 GB limit, with room
 
 
 @contextmanager
