@@ -206,6 +206,27 @@ def test_model_spec_takes_in_channels_and_classes_from_the_data_unless_set() -> 
     assert model_spec({"_target_": "x.y"}, 7, (1, 8, 8)) == {"_target_": "x.y"}
 
 
+def test_a_data_module_fills_its_model_arguments_into_the_spec_where_the_model_takes_them():
+    from accel.core.registry import register
+    from accel.core.runtime.context import data_model_spec
+
+    @register("models", "test_fitted_net", override=True)
+    def test_fitted_net(num_classes: int = 2, center: list[float] | None = None) -> nn.Module:
+        return nn.Linear(len(center or [0.0]), num_classes)
+
+    class Fitted:
+        num_classes = 3
+
+        def model_arguments(self) -> dict[str, object]:
+            return {"center": [0.5, 1.5], "unknown_to_the_model": 1}
+
+    spec = data_model_spec("test_fitted_net", Fitted())
+    assert spec == {"name": "test_fitted_net", "num_classes": 3, "center": [0.5, 1.5]}
+    assert data_model_spec({"name": "test_fitted_net", "center": [9.0]}, Fitted())["center"] == [
+        9.0
+    ]
+
+
 @pytest.mark.usefixtures("tiny")
 def test_fit_then_test_builds_one_context_and_tests_the_last_weights(tmp_path: Path) -> None:
     built: list[int] = []

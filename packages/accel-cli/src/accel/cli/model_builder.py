@@ -14,7 +14,7 @@ def build_model_and_shape(
     accel-core's `rebuild_model`): run this inside `accel.cli.file_policy.file_policy`.
     """
     from accel.core.registry import build
-    from accel.core.runtime.context import model_spec
+    from accel.core.runtime.context import data_model_spec
 
     data = build("datasets", config["data"]) if shape is None or not config.get("ckpt") else None
     if config.get("ckpt"):
@@ -24,12 +24,7 @@ def build_model_and_shape(
         checkpoint_model_spec(str(config["ckpt"]))  # its stored config, NaN weights: one line
         model = rebuild_model(str(config["ckpt"]))
     else:
-        spec = model_spec(
-            config["model"],
-            getattr(data, "num_classes", None),
-            getattr(data, "input_shape", None),
-        )
-        model = build("models", spec)
+        model = build("models", data_model_spec(config["model"], data))
     return model, shape or sample_shape(data)
 
 

@@ -7,6 +7,7 @@ that lacks a method fails at load time with the missing names, not deep inside a
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from accel.core.errors import ProtocolError
@@ -37,11 +38,32 @@ class Transform(Protocol):
 
 @runtime_checkable
 class DataModule(Protocol):
-    """Gives the loaders of one dataset; `None` where a split does not exist."""
+    """Gives the loaders of one dataset; `None` where a split does not exist.
+
+    Optional: `num_classes` and `input_shape` (filled into the model spec as `num_classes`
+    and `in_channels` where the model takes them), `model_arguments()` (a mapping of plain,
+    JSON-able data, e.g. fitted preprocessing, filled into the model spec the same way, so a
+    checkpoint's stored spec rebuilds the model without the data), and the members of
+    `AnalyzableData` for `accel analyze-data`.
+    """
 
     def train_dataloader(self) -> Any: ...
     def val_dataloader(self) -> Any: ...
     def test_dataloader(self) -> Any: ...
+
+
+@runtime_checkable
+class AnalyzableData(Protocol):
+    """Optional for a data module: its own `accel analyze-data` output.
+
+    `statistics(max_samples)` gives plain data for `data_analysis.json` (`splits` with a
+    `count` each; `tables`, a list of `{title, header, rows}`, is printed as tables);
+    `write_analysis(folder)` writes its own files (a schema, plots) into the analysis run
+    directory and returns their paths, instead of the grid of sample images.
+    """
+
+    def statistics(self, max_samples: int | None = None) -> Mapping[str, Any]: ...
+    def write_analysis(self, folder: Path) -> list[Path]: ...
 
 
 @runtime_checkable

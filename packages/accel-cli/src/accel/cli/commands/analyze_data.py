@@ -11,7 +11,8 @@ from accel.cli.commands.options import CFG, OVERRIDES
 
 HELP = """Analyze the configured dataset: samples per split, class balance, per-channel mean and
 std, image sizes, and a grid of samples as PNG. Results go to data_analysis.json and samples.png
-in a new run directory.
+in a new run directory. A dataset can write its own files instead of the grid (a table:
+schema.yaml and histograms.png, with per-column statistics).
 
 Examples:
 
@@ -20,6 +21,8 @@ Examples:
   accel analyze-data data=synthetic --samples 16
 
   accel analyze-data data.seed=3 --max-samples 500
+
+  accel analyze-data data=diabetes
 """
 
 SAMPLES: Any = typer.Option(64, "--samples", min=1, help="Images in the PNG grid.")
@@ -57,9 +60,12 @@ def analyze(
 
     data = build("datasets", config["data"])
     stats = data_statistics(data, max_samples)
-    images, _ = sample_batch(data, samples)
-    grid = save_grid(images, run_dir / "samples.png")
-    stats["grid"] = grid.name
+    own_files = getattr(data, "write_analysis", None)  # accel.core.protocols.AnalyzableData
+    if callable(own_files):
+        stats["files"] = [Path(p).name for p in own_files(run_dir)]
+    else:
+        images, _ = sample_batch(data, samples)
+        stats["grid"] = save_grid(images, run_dir / "samples.png").name
     write_text_atomic(run_dir / "data_analysis.json", json.dumps(stats, indent=2))
     print_statistics(stats, run_dir)
     return stats
@@ -92,7 +98,15 @@ def print_statistics(stats: dict[str, Any], run_dir: Path) -> None:
             label, *(str(s.get("class_counts", {}).get(c, 0)) for s in stats["splits"].values())
         )
     console.print(balance)
-    console.print(f"samples grid: {run_dir / stats['grid']}")
+    for extra in stats.get("tables") or []:  # a data module's own tables
+        table = Table(*extra["header"], title=extra.get("title"))
+        for row in extra["rows"]:
+            table.add_row(*(str(cell) for cell in row))
+        console.print(table)
+    if "grid" in stats:
+        console.print(f"samples grid: {run_dir / stats['grid']}")
+    for name in stats.get("files") or []:
+        console.print(f"wrote {run_dir / name}")
 
 
 def _numbers(values: Any) -> str:

@@ -25,6 +25,36 @@ from accel.core.errors import ConfigError
 
 PACKAGED_DIR = Path(__file__).resolve().parent.parent / "conf"
 PROJECT_ENV = "ACCEL_CONFIGS"
+# Entry-point group naming the packaged config folder (a Python package) of a domain package:
+#   [project.entry-points."accel.configs"]
+#   accel-tabular = "accel.tabular.conf"
+CONFIGS_GROUP = "accel.configs"
+
+
+def domain_config_dirs() -> list[Path]:
+    """The config folders installed packages declare in `accel.configs`, sorted by entry-point
+    name; searched after accel-cli's own, so accel-cli's files win a clash. A folder that does
+    not resolve is skipped (automatic discovery stays quiet): `accel registry list` still
+    shows the package's components."""
+    import importlib.util
+    from importlib.metadata import entry_points
+
+    folders: list[Path] = []
+    for ep in sorted(entry_points(group=CONFIGS_GROUP), key=lambda e: e.name):
+        try:
+            spec = importlib.util.find_spec(ep.value)
+        except (ImportError, ValueError):
+            continue
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            folder = Path(location).resolve()
+            if folder.is_dir() and folder != PACKAGED_DIR and folder not in folders:
+                folders.append(folder)
+    return folders
+
+
+def packaged_dirs() -> list[Path]:
+    """accel-cli's packaged configs, then those of installed domain packages."""
+    return [PACKAGED_DIR, *domain_config_dirs()]
 
 
 def project_dir(cwd: Path | None = None) -> Path:
@@ -264,23 +294,25 @@ def drop_registry_options(store: Any, group: str, keep: set[str]) -> None:
 
 def file_options(group: str, project: Path) -> set[str]:
     """Option names of `group` given by YAML files, packaged or in the project."""
-    folders = [PACKAGED_DIR / group, project / group]
+    folders = [*(folder / group for folder in packaged_dirs()), project / group]
     return {p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.yaml")}
 
 
 @contextmanager
 def hydra_for(project: Path) -> Iterator[None]:
     """Hydra initialized for `project` while the block runs (see `config.search_path`): the
-    project's folder, then the packaged one; the packaged one alone if the project has no
-    folder. Registry names become group options first."""
+    project's folder, then the packaged ones (accel-cli's, then installed domain packages');
+    the packaged ones alone if the project has no folder. Registry names become group
+    options first."""
     from accel.cli.config.search_path import hydra_initialized
 
     store_registry_options(project)
+    packaged = packaged_dirs()
     if project.is_dir():
-        with hydra_initialized(project.resolve(), then=PACKAGED_DIR):
+        with hydra_initialized(project.resolve(), then=packaged):
             yield
     else:
-        with hydra_initialized(PACKAGED_DIR):
+        with hydra_initialized(packaged[0], then=packaged[1:]):
             yield
 
 

@@ -82,13 +82,20 @@ def check_config(cfg: Any, stage: str) -> dict[str, Any]:
     return plain
 
 
-def model_spec(spec: Any, num_classes: int | None, input_shape: Any = None) -> Any:
-    """The model spec completed from the data module: `num_classes`, and `in_channels` from
-    `input_shape` (C, H, W), each only where the model takes it and the spec does not set it
-    (`model=mobilenetv2` on one-channel digits then just works)."""
+def model_spec(
+    spec: Any,
+    num_classes: int | None,
+    input_shape: Any = None,
+    arguments: Mapping[str, Any] | None = None,
+) -> Any:
+    """The model spec completed from the data module: `num_classes`, `in_channels` from
+    `input_shape` (C, H, W) and the data module's `model_arguments()`, each only where the
+    model takes it and the spec does not set it (`model=mobilenetv2` on one-channel digits
+    then just works; a tabular model gets the preprocessing fitted on its training split)."""
     known = {"num_classes": num_classes}
     if input_shape:
         known["in_channels"] = int(input_shape[0])
+    known.update(arguments or {})
     known = {k: v for k, v in known.items() if v is not None}
     if not known:
         return spec
@@ -105,6 +112,17 @@ def model_spec(spec: Any, num_classes: int | None, input_shape: Any = None) -> A
     return spec
 
 
+def data_model_spec(spec: Any, data: Any) -> Any:
+    """`model_spec` with what the data module `data` states (see `DataModule`)."""
+    arguments = getattr(data, "model_arguments", None)
+    return model_spec(
+        spec,
+        getattr(data, "num_classes", None),
+        getattr(data, "input_shape", None),
+        arguments() if callable(arguments) else None,
+    )
+
+
 def build_context(cfg: Mapping[str, Any], stage: str = "fit", *, model: Any = None) -> Context:
     """Seed, then build data, model, optimizer, scheduler, loss, metrics, callbacks, tracker.
 
@@ -118,7 +136,7 @@ def build_context(cfg: Mapping[str, Any], stage: str = "fit", *, model: Any = No
         seed_everything(seed)
     data = build("datasets", config["data"], config_key="data")
     num_classes = getattr(data, "num_classes", None)
-    config["model"] = model_spec(config["model"], num_classes, getattr(data, "input_shape", None))
+    config["model"] = data_model_spec(config["model"], data)
     if model is None:
         model = build("models", config["model"], config_key="model")
     optimizer = scheduler = None
