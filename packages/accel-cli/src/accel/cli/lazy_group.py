@@ -18,6 +18,7 @@ from accel.core.registry import registry
 FIRST_PARTY_COMMANDS: dict[str, str] = {
     "compress": "accel-compress",
     "mlflow": "accel-mlflow",
+    "serve": "accel-serve",
 }
 
 
