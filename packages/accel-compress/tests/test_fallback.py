@@ -78,6 +78,10 @@ def test_fallback_keeps_the_responsible_layers_in_float(hostile, digits, tmp_pat
     assert found["met"]
     assert not metrics.get("tolerance_broken")
     assert metrics["output_error"] <= 0.1
+    # the calibrations that clip outliers were tried first, each one's error reported
+    tried = [c["calibration"] for c in metrics["calibrations"]]
+    assert tried == ["minmax", "percentile", "entropy"]
+    assert all(c["output_error"] > 0.1 for c in metrics["calibrations"])
     assert math.isclose(found["error_before"], broken["output_error"], rel_tol=0.05)
     kept = [layer["node"] for layer in found["float_layers"]]
     assert 1 <= len(kept) <= len(found["float_layers"])
@@ -118,6 +122,7 @@ def test_max_drop_with_labels_is_met_by_fallback_and_the_report_matches_the_grap
     assert weights_in_float(written) <= set(step["metrics"]["float_layers"])
     markdown = (result.output_dir / "report.md").read_text()
     assert "## Layers kept in float" in markdown
+    assert "## Calibrations tried" in markdown
     for node in step["metrics"]["float_layers"]:
         assert f"| {node} |" in markdown
     assert isinstance(result.artifact, OnnxModel)

@@ -177,3 +177,18 @@ def test_each_pass_is_a_registered_name(passes: str, message: str, tmp_path: Pat
     path.write_text(f"passes: {passes}\n")
     with pytest.raises(ConfigError, match=rf"recipe .*r.yaml: {message}"):
         load_recipe(path)
+
+
+def test_int8_repair_options_reach_the_quantize_pass() -> None:
+    default = build_recipe(quantize="int8")["passes"][-1]
+    assert "fallback" not in default
+    assert "calibration" not in default  # auto: min/max, then percentile/entropy if needed
+    chosen = build_recipe(quantize="int8", fallback=False, calibration="entropy", max_drop=0.5)
+    assert chosen["passes"][-1] == {
+        "name": "quantize",
+        "backend": "ort",
+        "mode": "auto",
+        "fallback": False,
+        "calibration": "entropy",
+        "max_drop": 0.5,
+    }

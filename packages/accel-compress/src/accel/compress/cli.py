@@ -140,6 +140,13 @@ def run(
     fallback: Annotated[
         Flag, opt("Keep the most sensitive layers in float when int8 breaks its budget.")
     ] = True,
+    calibration: Annotated[
+        str,
+        opt(
+            "Static int8 ranges: auto (min/max, else the best of percentile/entropy), "
+            "minmax, percentile or entropy."
+        ),
+    ] = "auto",
     output: Annotated[
         Path, opt("Output folder: new, empty, or an earlier accel output.", "-o", "--output")
     ] = Path("compressed"),
@@ -171,6 +178,7 @@ def run(
         repeats=repeats,
         force=force,
         fallback=fallback,
+        calibration=calibration,
         output=output,
         quiet=quiet,
     )

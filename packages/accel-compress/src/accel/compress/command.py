@@ -405,6 +405,7 @@ def recipe_from_flags(options: CompressOptions) -> dict[str, Any]:
         max_drop=options.max_drop,
         force=options.force,
         fallback=options.fallback,
+        calibration=options.calibration,
         target=options.target,
     )
     recipe["analysis"] = {"repeats": options.repeats}

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 TARGETS = ("x86", "arm64")
 BACKENDS = ("ort", "pt2e", "torchao")
 EXPORTS = ("onnx", "pt2")
+CALIBRATION_CHOICES = ("auto", "minmax", "percentile", "entropy")  # quantize_ort.CALIBRATIONS
 QUANTIZE = ("int8", "int8-static", "int8-dynamic", "int4")
 INT8_MODES = ("auto", "static", "dynamic")
 INT8_FLAGS = {"int8": "auto", "int8-static": "static", "int8-dynamic": "dynamic"}
@@ -58,6 +59,7 @@ class CompressFlags:
     repeats: Text = "10"
     force: bool = False
     fallback: bool = True
+    calibration: Text = "auto"
     output: Path = Path("compressed")
     quiet: bool = False
 
@@ -108,6 +110,7 @@ class CompressOptions(DataOptions):
     epochs: int = 2
     force: bool = False
     fallback: bool = True
+    calibration: str = "auto"
     output: Path = Path("compressed")
     quiet: bool = False
 
@@ -128,6 +131,7 @@ def check_options(flags: CompressFlags) -> CompressOptions:
         max_drop=check_drop(flags.max_drop, "--max-drop"),
         target=check_choice(flags.target, TARGETS, "--target") or "x86",
         backend=check_choice(flags.backend, BACKENDS, "--backend"),
+        calibration=check_choice(flags.calibration, CALIBRATION_CHOICES, "--calibration") or "auto",
         export=check_choice(flags.export, EXPORTS, "--export"),
         quantize=check_choice(flags.quantize, QUANTIZE, "--quantize"),
         input_shape=check_shape(flags.input_shape, "--input-shape"),

@@ -56,6 +56,7 @@ def build_recipe(
     force: bool = False,
     target: str = "x86",
     fallback: bool = True,
+    calibration: str = "auto",
 ) -> dict[str, Any]:
     """The recipe that command-line flags describe, passes in a sensible order."""
     if quantize not in QUANTIZE_CHOICES:
@@ -74,7 +75,10 @@ def build_recipe(
     if quantize == "int4":
         passes.append({"name": "quantize", "backend": "torchao", "bits": 4})
     elif quantize and backend == "ort":
-        passes += [{"name": "export", "format": "onnx"}, ort_quantize(mode, fallback, max_drop)]
+        passes += [
+            {"name": "export", "format": "onnx"},
+            ort_quantize(mode, fallback, max_drop, calibration),
+        ]
     elif quantize:
         passes.append({"name": "quantize", "backend": backend, "mode": mode})
         if export == "onnx":
@@ -93,10 +97,15 @@ def build_recipe(
     }
 
 
-def ort_quantize(mode: str | None, fallback: bool, max_drop: float | None) -> dict[str, Any]:
-    """The ONNX Runtime int8 pass: layers kept in float when int8 breaks the output tolerance
-    or the accuracy budget (`max_drop`), unless `fallback` is off (`--no-fallback`)."""
+def ort_quantize(
+    mode: str | None, fallback: bool, max_drop: float | None, calibration: str = "auto"
+) -> dict[str, Any]:
+    """The ONNX Runtime int8 pass: other calibrations tried, then layers kept in float, when
+    int8 breaks the output tolerance or the accuracy budget (`max_drop`), unless `fallback`
+    is off (`--no-fallback`)."""
     spec: dict[str, Any] = {"name": "quantize", "backend": "ort", "mode": mode}
+    if calibration != "auto":
+        spec["calibration"] = calibration
     if not fallback:
         spec["fallback"] = False
     if max_drop is not None:

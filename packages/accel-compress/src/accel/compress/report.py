@@ -111,9 +111,26 @@ def markdown(report: dict[str, Any]) -> str:
     notes += [f"- {report['plot']}"] if report.get("plot") else []
     if notes:
         lines += ["", "## Notes", "", *notes]
+    lines += calibration_section(report.get("steps", []))
     lines += fallback_section(report.get("steps", []))
     lines += search_section(report.get("search")) + sensitivity_section(report.get("sensitivity"))
     return "\n".join(lines) + "\n"
+
+
+def calibration_section(steps: list[dict[str, Any]]) -> list[str]:
+    """The calibrations static int8 tried when min/max ranges broke the budget."""
+    step = next((s for s in steps if (s.get("metrics") or {}).get("calibrations")), None)
+    if step is None:
+        return []
+    kept = step["metrics"].get("calibration")
+    lines = ["", "## Calibrations tried", "", "| calibration | output error | kept |"]
+    lines += ["|---|---:|---|"]
+    lines += [
+        f"| {c['calibration']} | {c['output_error']:.3g} | "
+        f"{'yes' if c['calibration'] == kept else ''} |"
+        for c in step["metrics"]["calibrations"]
+    ]
+    return lines
 
 
 def fallback_section(steps: list[dict[str, Any]]) -> list[str]:

@@ -19,7 +19,7 @@ from accel.compress.options import BACKENDS, INT8_MODES, int8_mode
 from accel.compress.passes.export import export_onnx
 from accel.compress.passes.fallback import Layer, Measured, search
 from accel.compress.passes.parity import parity_inputs, record_parity
-from accel.compress.passes.quantize_ort import OrtInt8, count_ops, int8_nodes
+from accel.compress.passes.quantize_ort import CALIBRATIONS, OrtInt8, count_ops, int8_nodes
 from accel.compress.passes.quantize_torch import quantize_pt2e, quantize_torchao
 from accel.compress.verify import TOLERANCES, compare_outputs, within_drop
 from accel.core.errors import ConfigError
@@ -57,6 +57,7 @@ class Quantize:
         bits: int = 8,
         fallback: bool = True,
         max_drop: float | None = None,
+        calibration: str = "auto",
     ) -> None:
         if bits not in (4, 8):
             raise ConfigError(f"quantize: bits must be 8 or 4 (weight-only, GPU), got {bits}")
@@ -70,6 +71,10 @@ class Quantize:
         self.backend, self.mode, self.calib_batches = backend, mode, calib_batches
         self.compile, self.tolerance = compile, tolerance
         self.fallback, self.max_drop = fallback, max_drop
+        if calibration != "auto" and calibration not in CALIBRATIONS:
+            choices = ", ".join(["auto", *CALIBRATIONS])
+            raise ConfigError(f"quantize: calibration {calibration!r} is not one of {choices}")
+        self.calibration = calibration
         need_backend(backend)
 
     def __call__(self, artifact: Any, context: PassContext) -> Any:
@@ -100,24 +105,73 @@ class Quantize:
             report.notes.append("exported to ONNX first (ONNX Runtime quantizes ONNX models)")
         if not isinstance(source, OnnxModel):
             raise ConfigError(f"quantize: cannot quantize a {type(source).__name__} with ORT")
-        folder = context.workdir() / "int8"
-        quantizer = OrtInt8(
-            source.path,
-            folder,
-            mode=mode,
-            data=context.calib_data,
-            target=context.target,
-            limit=self.calib_batches,
-        )
+        first = "minmax" if self.calibration == "auto" else self.calibration
+        quantizer = self._quantizer(source, context, mode, first)
         output = quantizer.quantize(context.workdir() / "model.int8.onnx")
         if mode != "static":
             note_float_ops(report, output)
         quantized = OnnxModel(output, dict(source.meta))
         if self.fallback:
             error, collapsed = compare_outputs(artifact, quantized, parity_inputs(context))
-            if collapsed or error > self.limit() or not self.accuracy_within(quantized, context)[1]:
-                quantized = self._fall_back(report, artifact, quantizer, output, error, context)
+            if not self.within(error, collapsed, quantized, context):
+                if mode == "static" and self.calibration == "auto":
+                    quantizer, error, collapsed = self._calibrate_again(
+                        report, artifact, source, quantizer, error, collapsed, context
+                    )
+                if not self.within(error, collapsed, quantized, context):
+                    quantized = self._fall_back(report, artifact, quantizer, output, error, context)
         return self._finish(report, artifact, quantized, context)
+
+    def _quantizer(self, source: OnnxModel, context: PassContext, mode: str, how: str) -> OrtInt8:
+        return OrtInt8(
+            source.path,
+            context.workdir() / "int8" / how,
+            mode=mode,
+            data=context.calib_data,
+            target=context.target,
+            limit=self.calib_batches,
+            calibration=how,
+        )
+
+    def within(self, error: float, collapsed: Any, quantized: Any, context: PassContext) -> bool:
+        """Whether a quantized model meets the output tolerance and the accuracy budget."""
+        if collapsed or error > self.limit():
+            return False
+        return self.accuracy_within(quantized, context)[1]
+
+    def _calibrate_again(
+        self,
+        report: PassReport,
+        before: Any,
+        source: OnnxModel,
+        quantizer: OrtInt8,
+        error: float,
+        collapsed: Any,
+        context: PassContext,
+    ) -> tuple[OrtInt8, float, Any]:
+        """Static int8 over its budget with min/max ranges: try the calibrations that clip
+        outliers (percentile, entropy) and keep the one with the smallest output error, in
+        `model.int8.onnx`. Every candidate's error goes in the report."""
+        inputs = parity_inputs(context)
+        output = context.workdir() / "model.int8.onnx"
+        tried = [{"calibration": "minmax", "output_error": error}]
+        best = (quantizer, error, collapsed)
+        for how in ("percentile", "entropy"):
+            candidate = self._quantizer(source, context, "static", how)
+            path = candidate.quantize(context.workdir() / f"model.int8.{how}.onnx")
+            found, broken = compare_outputs(before, OnnxModel(path, dict(source.meta)), inputs)
+            tried.append({"calibration": how, "output_error": found})
+            if broken is None and (best[2] is not None or found < best[1]):
+                best = (candidate, found, broken)
+                path.replace(output)
+        report.metrics["calibrations"] = tried
+        report.metrics["calibration"] = best[0].calibration
+        if best[0] is not quantizer:
+            report.notes.append(
+                f"calibration: min/max ranges gave output error {error:.3g}; "
+                f"{best[0].calibration} ranges give {best[1]:.3g}"
+            )
+        return best
 
     def accuracy_within(self, quantized: Any, context: PassContext) -> tuple[float | None, bool]:
         baseline = context.options.get("baseline_accuracy")
