@@ -446,3 +446,33 @@ def test_usage_errors_are_one_line() -> None:
     assert "No such option: --bogus" in one_error_line(invoke("x.pt", "--bogus"))
     assert "'--prune' requires an argument" in one_error_line(invoke("x.pt", "--prune"))
     assert "Missing argument 'model'" in one_error_line(invoke("analyze"))
+
+
+def test_normalised_image_folder_calibration_is_recorded_for_serving(tiny, tmp_path) -> None:
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(8):
+        Image.fromarray(np.full((8, 8), 30 * i, "uint8")).save(photos / f"{i}.png")
+    out = tmp_path / "out"
+    args = [tiny.program, "--quantize", "int8", "--calib-data", photos]
+    args += ["--input-shape", "1,1,8,8", "--mean", "0.5", "--std", "0.25", "--repeats", "1"]
+    result = invoke(*args, "--force", "-q", "-o", out)
+    assert result.exit_code == 0, result.output
+    card = {"image": {"mean": [0.5], "std": [0.25]}}
+    assert json.loads((out / "preprocessing.json").read_text()) == card
+    assert json.loads((out / "report.json").read_text())["preprocessing"] == card
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--std", "0"], "--std '0': expected imagenet, or one value per channel"),
+        (["--mean", "a,b"], "--mean 'a,b': expected imagenet"),
+    ],
+)
+def test_bad_normalisation_flags_are_one_line(tiny, tmp_path, flags, message) -> None:
+    result = invoke(tiny.program, "--quantize", "int8", *flags, "-o", tmp_path / "out")
+    assert result.exit_code != 0
+    assert message in result.output

@@ -124,3 +124,27 @@ def test_an_unreadable_image_in_a_folder_is_named(tmp_path: Path) -> None:
     (tmp_path / "b.png").write_text("not an image")
     with pytest.raises(ConfigError, match=r"image .*b.png is unreadable"):
         load_data(str(tmp_path), split="train", input_shape=(1, 1, 8, 8))
+
+
+def test_images_from_a_folder_are_normalised_per_channel(tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.fromarray(np.full((8, 8, 3), 255, "uint8")).save(tmp_path / "white.png")
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    (x,) = load_data(str(tmp_path), split="train", input_shape=(1, 3, 8, 8), mean=mean, std=std)
+    expected = (1.0 - torch.tensor(mean)) / torch.tensor(std)
+    assert torch.allclose(x[0, :, 0, 0], expected)
+
+
+def test_normalisation_is_refused_for_data_used_as_it_is(tmp_path: Path) -> None:
+    np.save(tmp_path / "x.npy", np.zeros((2, 1, 8, 8), "float32"))
+    with pytest.raises(ConfigError, match=r"--mean/--std normalise images read from a folder"):
+        load_data(str(tmp_path / "x.npy"), split="train", mean=(0.5,))
+
+
+def test_normalisation_needs_one_value_or_one_per_channel(tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.fromarray(np.zeros((8, 8), "uint8")).save(tmp_path / "a.png")
+    with pytest.raises(ConfigError, match=r"--std gives 3 values for images of 1 channel"):
+        load_data(str(tmp_path), split="train", input_shape=(1, 1, 8, 8), std=(1.0, 2.0, 3.0))

@@ -100,6 +100,10 @@ def opt(help: str, *names: str) -> Any:
     return typer.Option(*names, help=help)
 
 
+MEAN_HELP = (
+    "Per-channel mean subtracted from images read from a folder, e.g. 0.485,0.456,0.406 or "
+    "imagenet (pixels are first scaled to [0, 1]); written to preprocessing.json."
+)
 ARCH_HELP = (
     "Architecture of a state dict: a registry name, or torchvision:NAME / timm:NAME"
     "[,KEY=VALUE...] (random weights built by that library, then yours loaded)."
@@ -129,6 +133,8 @@ def run(
     train_data: Annotated[Text, opt("Labelled data to fine-tune on after pruning.")] = None,
     input_shape: Annotated[Text, opt("e.g. 1,3,224,224 (else taken from the data).")] = None,
     input_spec: Annotated[Text, opt(SPEC_HELP)] = None,
+    mean: Annotated[Text, opt(MEAN_HELP)] = None,
+    std: Annotated[Text, opt("Per-channel std of images read from a folder (or imagenet).")] = None,
     max_drop: Annotated[Text, opt("Largest accuracy drop allowed, points in [0, 100].")] = None,
     epochs: Annotated[str, opt("Fine-tune epochs after pruning (with --train-data).")] = "2",
     arch: Annotated[Text, opt(ARCH_HELP)] = None,
@@ -169,6 +175,8 @@ def run(
         train_data=train_data,
         input_shape=input_shape,
         input_spec=input_spec,
+        mean=mean,
+        std=std,
         max_drop=max_drop,
         epochs=epochs,
         arch=arch,
@@ -190,6 +198,8 @@ def analyze(
     model: Annotated[Path, typer.Argument(help="The model file.")],
     input_shape: Annotated[Text, opt("e.g. 1,3,224,224 (else taken from the data).")] = None,
     input_spec: Annotated[Text, opt(SPEC_HELP)] = None,
+    mean: Annotated[Text, opt(MEAN_HELP)] = None,
+    std: Annotated[Text, opt("Per-channel std of images read from a folder (or imagenet).")] = None,
     calib_data: Annotated[Text, opt("Real inputs (shape, sensitivity).")] = None,
     eval_data: Annotated[Text, opt("Labelled data (accuracy, sensitivity).")] = None,
     arch: Annotated[Text, opt(ARCH_HELP)] = None,
@@ -207,6 +217,8 @@ def analyze(
         model=model,
         input_shape=input_shape,
         input_spec=input_spec,
+        mean=mean,
+        std=std,
         calib_data=calib_data,
         eval_data=eval_data,
         arch=arch,

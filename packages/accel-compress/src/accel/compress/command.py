@@ -170,6 +170,15 @@ def example_source(options: DataOptions, calib: Any, val: Any, signature: Signat
     return f"{DATA_FLAGS[key]} {value}" if value is not None else "the checkpoint's data"
 
 
+def preprocessing_card(options: CompressOptions) -> dict[str, Any] | None:
+    """What a server must do to images before this model (`preprocessing.json`, the format
+    accel-serve reads): the normalisation the model was calibrated and checked with."""
+    if options.mean is None and options.std is None:
+        return None
+    image = {k: list(v) for k, v in (("mean", options.mean), ("std", options.std)) if v}
+    return {"image": image}
+
+
 def read_data(options: DataOptions, key: str, split: str, reading: Reading) -> Any:
     """The data a flag names (None without it), its named inputs in the model's order and of
     its dtypes; with a batch plan, batches of the sizes the model takes."""
@@ -184,6 +193,8 @@ def read_data(options: DataOptions, key: str, split: str, reading: Reading) -> A
         batch_size=plan.data or 32,
         names=reading.names,
         dtypes=reading.dtypes,
+        mean=options.mean,
+        std=options.std,
     )
     if plan.data is None:
         return data
@@ -370,6 +381,7 @@ def run_command(flags: CompressFlags) -> None:
         sensitivity=options.sensitivity or wants_sensitivity(recipe, context),
         quiet=options.quiet,
         notes=[plan.note] if plan.note else [],
+        preprocessing=preprocessing_card(options),
     )
     say(summary(result.report))
 

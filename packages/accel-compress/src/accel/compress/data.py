@@ -94,6 +94,8 @@ def load_data(
     input_shape: Any = None,
     names: Sequence[str] | None = None,
     dtypes: Dtypes = None,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
 ) -> Any:
     """Batches from a `.npy`/`.npz`/`.pt` file, a folder of images, or a registered dataset name.
 
@@ -102,15 +104,23 @@ def load_data(
     `names` are the model's inputs (named arrays are put in their order); `dtypes` what each
     input is read as: None makes every input float32 (images saved as integers), a sequence
     gives input i's dtype (an entry None, or past its end: integers int64, floats float32).
+    `mean`/`std` normalise images read from a folder (after scaling them to [0, 1]); other
+    data is used as it is, so they are refused for it.
     """
     path = Path(source)
+    if (mean is not None or std is not None) and not path.is_dir():
+        raise ConfigError(
+            f"--mean/--std normalise images read from a folder; {source} is used as it is "
+            "(save it normalised, or give a folder of images)"
+        )
     if path.suffix in (".npy", ".npz", ".pt", ".pth"):
         if not path.is_file():
             raise ConfigError(f"data file {path} does not exist")
         x, y = load_tensor_file(path)
         return batches(*check_tensors(x, y, path, names, dtypes), batch_size)
     if path.is_dir():
-        return batches(load_image_folder(path, input_shape), None, batch_size)
+        images = normalized(load_image_folder(path, input_shape), mean, std)
+        return batches(images, None, batch_size)
     return load_registered(source, split)
 
 
@@ -343,6 +353,24 @@ def load_image_folder(path: Path, input_shape: Any) -> torch.Tensor:
     stacked = torch.from_numpy(np.stack([read_image(f, mode, (width, height)) for f in files]))
     stacked = stacked / 255.0
     return stacked.unsqueeze(1) if channels == 1 else stacked.permute(0, 3, 1, 2)
+
+
+def normalized(
+    images: torch.Tensor, mean: Sequence[float] | None, std: Sequence[float] | None
+) -> torch.Tensor:
+    """`(images - mean) / std` per channel (one value, or one per channel)."""
+    channels = images.shape[1]
+    for key, values in (("--mean", mean), ("--std", std)):
+        if values is not None and len(values) not in (1, channels):
+            raise ConfigError(
+                f"{key} gives {len(values)} values for images of {channels} channel(s): "
+                f"give 1 or {channels}"
+            )
+    if mean is not None:
+        images = images - torch.tensor(mean, dtype=images.dtype).view(1, -1, 1, 1)
+    if std is not None:
+        images = images / torch.tensor(std, dtype=images.dtype).view(1, -1, 1, 1)
+    return images
 
 
 def read_image(path: Path, mode: str, size: tuple[int, int]) -> Any:

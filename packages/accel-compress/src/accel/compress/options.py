@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 TARGETS = ("x86", "arm64")
 BACKENDS = ("ort", "pt2e", "torchao")
 EXPORTS = ("onnx", "pt2")
+# `--mean imagenet --std imagenet`: what torchvision and timm ImageNet models are trained on.
+IMAGENET = {"--mean": (0.485, 0.456, 0.406), "--std": (0.229, 0.224, 0.225)}
 CALIBRATION_CHOICES = ("auto", "minmax", "percentile", "entropy")  # quantize_ort.CALIBRATIONS
 QUANTIZE = ("int8", "int8-static", "int8-dynamic", "int4")
 INT8_MODES = ("auto", "static", "dynamic")
@@ -50,6 +52,8 @@ class CompressFlags:
     train_data: Text = None
     input_shape: RawShape = None
     input_spec: Text = None
+    mean: Text = None
+    std: Text = None
     max_drop: Text = None
     epochs: Text = "2"
     arch: Text = None
@@ -71,6 +75,8 @@ class AnalyzeFlags:
     model: Path | str | None = None
     input_shape: RawShape = None
     input_spec: Text = None
+    mean: Text = None
+    std: Text = None
     calib_data: Text = None
     eval_data: Text = None
     arch: Text = None
@@ -88,6 +94,8 @@ class DataOptions:
     arch: str | None = None
     input_shape: tuple[int, ...] | None = None
     input_spec: Signature | None = None
+    mean: tuple[float, ...] | None = None  # per-channel normalisation of images from a folder
+    std: tuple[float, ...] | None = None
     calib_data: str | None = None
     eval_data: str | None = None
     train_data: str | None = None
@@ -136,6 +144,8 @@ def check_options(flags: CompressFlags) -> CompressOptions:
         quantize=check_choice(flags.quantize, QUANTIZE, "--quantize"),
         input_shape=check_shape(flags.input_shape, "--input-shape"),
         input_spec=check_input_spec(flags.input_spec, "--input-spec", flags.input_shape),
+        mean=check_normalization(flags.mean, "--mean"),
+        std=check_normalization(flags.std, "--std"),
         model=flags.model,
         arch=flags.arch,
         calib_data=flags.calib_data,
@@ -159,6 +169,8 @@ def check_analyze_options(flags: AnalyzeFlags) -> AnalyzeOptions:
         repeats=check_int(flags.repeats, "--repeats", 1, MAX_REPEATS),
         input_shape=check_shape(flags.input_shape, "--input-shape"),
         input_spec=check_input_spec(flags.input_spec, "--input-spec", flags.input_shape),
+        mean=check_normalization(flags.mean, "--mean"),
+        std=check_normalization(flags.std, "--std"),
         model=flags.model,
         arch=flags.arch,
         calib_data=flags.calib_data,
@@ -241,6 +253,25 @@ def check_drop(value: Any, key: str) -> float | None:
             f"[0, {MAX_DROP:g}], e.g. 0.5"
         )
     return drop
+
+
+def check_normalization(value: Any, key: str) -> tuple[float, ...] | None:
+    """`--mean`/`--std`: `imagenet`, or 1 to 4 finite numbers (`0.5` or `0.485,0.456,0.406`);
+    a standard deviation above 0."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().lower() == "imagenet":
+        return IMAGENET[key]
+    parts = value if isinstance(value, list | tuple) else str(value).split(",")
+    numbers = [to_number(p, float) for p in parts]
+    bad = any(n is None or not math.isfinite(n) or (key == "--std" and n <= 0) for n in numbers)
+    if not 1 <= len(numbers) <= 4 or bad:
+        what = "numbers above 0" if key == "--std" else "numbers"
+        raise ConfigError(
+            f"{key} {value!r}: expected imagenet, or one value per channel ({what}), "
+            "e.g. 0.485,0.456,0.406"
+        )
+    return tuple(float(n or 0.0) for n in numbers)
 
 
 def check_choice(value: Any, choices: tuple[str, ...], key: str) -> str | None:

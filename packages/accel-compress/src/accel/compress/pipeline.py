@@ -25,7 +25,7 @@ from accel.compress.atomic import write_json
 from accel.compress.passes.parity import parity_inputs
 from accel.compress.progress import Progress
 from accel.compress.report import write_report
-from accel.compress.saving import save_artifact
+from accel.compress.saving import save_artifact, save_input_columns
 from accel.compress.signature import Inputs, batch_of
 from accel.compress.verify import (
     VerificationError,
@@ -65,11 +65,13 @@ def compress(
     sensitivity: bool = False,
     quiet: bool = False,
     notes: Sequence[str] = (),
+    preprocessing: dict[str, Any] | None = None,
 ) -> Result:
     """Run `recipe` on `model`; write model, report and recipe into `output_dir` (default: a
     new temporary folder). The folder is accel's: assembled aside and swapped in whole; one
     holding files accel did not write is refused before any work (`accel.core.outputs`).
-    `notes` (how the model was run, e.g. at a static program's own batch) go in the report."""
+    `notes` (how the model was run, e.g. at a static program's own batch) go in the report;
+    `preprocessing` (how inputs were normalised) too, and into `preprocessing.json`."""
     verify = recipe.get("verify") or {}
     analysis = recipe.get("analysis") or {}
     force, max_drop = bool(verify.get("force")), verify.get("max_drop")
@@ -89,6 +91,8 @@ def compress(
         problems = run.problems + final_problems(run, max_drop)
         report = run.report(name, recipe, problems)
         report["notes"] = list(notes)
+        if preprocessing:
+            report["preprocessing"] = preprocessing
         if run.artifact is not run.original:
             with progress.task("compare side by side"):
                 report["side_by_side"] = run.side_by_side()
@@ -101,11 +105,14 @@ def compress(
             report["outputs"] = save_artifact(
                 run.artifact, folder, context, run.module if run.pruned else None
             )
+            report["outputs"].update(save_input_columns(model, folder))
             unsaved = [f"{k[:-6]}: {v}" for k, v in report["outputs"].items() if k[-6:] == "_error"]
             if unsaved:  # a verified result that cannot be written is not a result
                 reject(report, work, [f"the result could not be saved ({'; '.join(unsaved)})"])
             write_report(report, folder)
             write_json(folder / "recipe.json", recipe)
+            if preprocessing:
+                write_json(folder / "preprocessing.json", preprocessing)
             shutil.rmtree(folder / "work", ignore_errors=True)
     context.output_dir = None
     progress.done(f"wrote {work}")
