@@ -105,6 +105,8 @@ def test_parity_runs_on_real_data_when_any_is_given(digits) -> None:
     assert parity_inputs(PassContext(example_inputs=random, val_data=val))[0] is val[0][0]
     assert parity_inputs(PassContext(example_inputs=random, train_data=train))[0] is train[0][0]
     assert parity_inputs(PassContext(example_inputs=random))[0] is random  # no data at all
+    both = PassContext(example_inputs=random, calib_data=calib, val_data=val)
+    assert parity_inputs(both)[0] is val[0][0]  # held out from calibration, when there is some
 
 
 def unreliable(before: Any, after: Any, inputs: Any) -> dict[str, Any]:

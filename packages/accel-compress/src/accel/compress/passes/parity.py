@@ -12,10 +12,12 @@ PARITY_BATCHES = 4
 
 
 def parity_inputs(context: PassContext) -> list[Any]:
-    """Real inputs to compare on: a few batches of the calibration data, else the evaluation
-    data, else the training data; the example inputs (random only when no data was given)
-    last. Every check of a run (each pass's, the gate's) uses the same inputs."""
-    for data in (context.calib_data, context.val_data, context.train_data):
+    """Real inputs to compare on: a few batches of the evaluation data (held out: int8 fitted
+    its ranges to the calibration data, where its error reads low — a MobileNetV3 read 0.095
+    on its calibration photos and 0.20 on others), else the calibration data, else the
+    training data; the example inputs (random only when no data was given) last. Every check
+    of a run (each pass's, the gate's) uses the same inputs."""
+    for data in (context.val_data, context.calib_data, context.train_data):
         inputs = take_inputs(data, PARITY_BATCHES)
         if inputs:
             return inputs
