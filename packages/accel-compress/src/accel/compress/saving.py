@@ -1,4 +1,5 @@
-"""Write the final artifact portably: ONNX / torch.export files, pruned weights + channel spec."""
+"""Write the final artifact portably: ONNX / torch.export files, pruned weights + channel spec,
+and the input columns of a model fed named columns (`columns.json`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from torch import nn
 
 from accel.compress.artifacts import ExportedModel, OnnxModel
 from accel.core.passes import PassContext
+
+COLUMNS_FILE = "columns.json"
 
 
 def save_artifact(
@@ -59,3 +62,18 @@ def save_module(model: nn.Module, folder: Path, context: PassContext) -> dict[st
     except Exception as error:  # report the format that could not be written, keep the rest
         outputs["pt2_error"] = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
     return outputs
+
+
+def save_input_columns(model: Any, folder: Path) -> dict[str, str]:
+    """`columns.json` when the original model describes its input columns
+    (`accel.core.protocols.RecordModel`, e.g. an accel-tabular MLP): what turns JSON rows
+    into the exported model's input (`accel.core.records`), so `accel serve` encodes rows as
+    training did. Returns `{"columns": file name}`, or nothing for other models."""
+    from accel.compress.atomic import write_json
+    from accel.core.protocols import input_columns_of
+
+    columns = input_columns_of(model)
+    if columns is None:
+        return {}
+    write_json(folder / COLUMNS_FILE, columns)
+    return {"columns": COLUMNS_FILE}

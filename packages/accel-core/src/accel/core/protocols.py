@@ -23,6 +23,32 @@ class Model(Protocol):
 
 
 @runtime_checkable
+class RecordModel(Protocol):
+    """Optional for a model fed rows of named columns (a table): `input_columns()` returns
+    the columns it reads, in input order, and what it returns, as plain JSON (the format of
+    `accel.core.records`). `accel.core.records.encode_records(rows, model.input_columns())`
+    turns JSON rows into its input; `accel compress` writes it as `columns.json` beside an
+    exported model, and `accel serve` reads it (from the model or that file) for
+    `POST /predict` rows, so the rows are encoded as in training.
+    """
+
+    def input_columns(self) -> Mapping[str, Any]: ...
+
+
+def input_columns_of(model: Any) -> dict[str, Any] | None:
+    """`model.input_columns()`, checked and as plain JSON, or None when the model has no
+    such method (a `torch.compile` wrapper is looked through)."""
+    from accel.core.records import record_format
+
+    inner = getattr(model, "_orig_mod", model)
+    method = getattr(inner, "input_columns", None)
+    if not callable(method):
+        return None
+    source = f"{type(inner).__qualname__}.input_columns()"
+    return record_format(method(), source).as_dict()
+
+
+@runtime_checkable
 class Loss(Protocol):
     """`loss(prediction, target) -> scalar tensor`; shapes are documented by each loss."""
 

@@ -5,9 +5,14 @@ The preprocessing travels with the model. Its input signature says the kind (one
 and channels; an accel checkpoint adds the evaluation transform its data config names (built
 through the registry under the loading policy); an optional `preprocessing.json` beside the
 model adds what a bare file cannot say: per-channel `mean`/`std`, class `labels`, tabular
-`features`. An image is decoded (PNG or JPEG only), converted to the model's channels, resized
-to its size (bilinear), scaled to [0, 1], then normalized: the digits and image-folder data of
-accel-cv are [0, 1] images, so a model trained on them is served as it was trained.
+`features`. A model fed named columns (an accel-tabular MLP) describes them itself
+(`input_columns()`, accel-core's record format), and an `accel compress` folder of one holds
+them as `columns.json`: its JSON rows are then encoded by `accel.core.records`, exactly as its
+training rows were (column order, categories -> codes, booleans, missing -> NaN; the model
+holds the fitted imputation and scaling). An image is decoded (PNG or JPEG only), converted
+to the model's channels, resized to its size (bilinear), scaled to [0, 1], then normalized:
+the digits and image-folder data of accel-cv are [0, 1] images, so a model trained on them is
+served as it was trained.
 """
 
 from __future__ import annotations
@@ -17,14 +22,18 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from accel.serve.errors import ModelLoadError, ServeError
 from accel.serve.tensors import TensorSpec
 
+if TYPE_CHECKING:
+    from accel.core.records import RecordFormat
+
 CARD = "preprocessing.json"
+COLUMNS = "columns.json"  # what `accel compress` writes for a model fed named columns
 MAX_CARD_BYTES = 1 << 20
 MAX_ROWS = 1024
 FORMATS = ("PNG", "JPEG")
@@ -45,6 +54,7 @@ class Preprocessing:
     transform: Callable[[Any], Any] | None = None
     labels: tuple[str, ...] | None = None
     feature_names: tuple[str, ...] | None = None
+    columns: RecordFormat | None = None  # rows of named columns, encoded by accel.core.records
     source: str = "the input signature"
 
     def describe(self) -> dict[str, Any]:
@@ -55,6 +65,8 @@ class Preprocessing:
             found.update(mean=self.mean, std=self.std, transform=repr(self.transform))
         if self.kind == "tabular":
             found.update(features=list(self.feature_names or []) or self.features)
+            if self.columns is not None:
+                found["columns"] = self.columns.as_dict()
         found["labels"] = list(self.labels) if self.labels else None
         return found
 
@@ -88,28 +100,74 @@ def derive(
         )
     if len(shape) == 2 and isinstance(shape[1], int):
         names = tuple(card["features"]) if card.get("features") else None
+        columns = record_columns(card.get("columns"), source)
+        if columns is not None:
+            names = tuple(columns.names)
+            output = columns.output
+            labels = labels or (output.classes if output is not None else None)
         return Preprocessing(
             kind="tabular",
             input_name=only.name,
             features=shape[1],
             feature_names=names,
+            columns=columns,
             labels=labels,
             source=source,
         )
     return Preprocessing(kind=None, labels=labels, source=source)
 
 
-def read_card(folder: Path) -> dict[str, Any] | None:
-    """`preprocessing.json` in `folder`, checked (numbers and strings only: no code), or None."""
-    path = folder / CARD
-    if not path.is_file():
+def record_columns(data: Any, source: str) -> RecordFormat | None:
+    """A model's column description (accel-core's record format), checked, or None."""
+    if data is None:
         return None
+    from accel.core.errors import ConfigError
+    from accel.core.records import record_format
+
+    try:
+        return record_format(data, source)
+    except ConfigError as error:
+        raise ModelLoadError(str(error)) from None
+
+
+def model_columns(model: Any) -> dict[str, Any] | None:
+    """`{"columns": ...}` for a model that describes its input columns (a card), else None."""
+    from accel.core.errors import ConfigError
+    from accel.core.protocols import input_columns_of
+
+    try:
+        columns = input_columns_of(model)
+    except ConfigError as error:
+        raise ModelLoadError(str(error)) from None
+    return None if columns is None else {"columns": columns}
+
+
+def read_json_file(path: Path) -> Any:
+    """A small JSON file beside a model (size-checked, parsed as data only)."""
     if path.stat().st_size > MAX_CARD_BYTES:
         raise ModelLoadError(f"{path} is larger than {MAX_CARD_BYTES} bytes")
     try:
-        card = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ModelLoadError(f"{path} is not JSON: {error}") from None
+
+
+def read_card(folder: Path) -> dict[str, Any] | None:
+    """`preprocessing.json` in `folder`, checked (numbers and strings only: no code), and the
+    `columns.json` of a model fed named columns (checked when the model is derived), or None."""
+    card = read_preprocessing(folder)
+    path = folder / COLUMNS
+    if path.is_file():
+        card = {**(card or {}), "columns": read_json_file(path)}
+    return card
+
+
+def read_preprocessing(folder: Path) -> dict[str, Any] | None:
+    """`preprocessing.json` in `folder`, checked, or None."""
+    path = folder / CARD
+    if not path.is_file():
+        return None
+    card = read_json_file(path)
     if not isinstance(card, dict):
         raise ModelLoadError(f"{path}: expected an object with image, labels, features")
     unknown = sorted(set(card) - {"image", "labels", "features"})
@@ -147,8 +205,9 @@ def check_fits(prep: Preprocessing, outputs: Sequence[TensorSpec], where: str) -
                 f"{prep.channels} channel(s)"
             )
     if prep.feature_names and len(prep.feature_names) != prep.features:
+        what = COLUMNS if prep.columns is not None else "features"
         raise ModelLoadError(
-            f"{where}: features names {len(prep.feature_names)} columns, the model takes "
+            f"{where}: {what} names {len(prep.feature_names)} columns, the model takes "
             f"{prep.features}"
         )
     classes = outputs[0].shape[-1] if outputs and outputs[0].shape else None
@@ -199,13 +258,31 @@ def normalize(prep: Preprocessing, batch: np.ndarray) -> np.ndarray:
 
 
 def tabular_rows(prep: Preprocessing, body: Any) -> np.ndarray:
-    """`{"rows": [[...], ...]}` or rows as objects keyed by feature name, as `(N, F)` float32."""
-    rows = body.get("rows") if isinstance(body, dict) else None
+    """`{"rows": [row, ...]}` (or the bare list) as `(N, F)` float32. A model that describes
+    its columns takes objects keyed by column name (or lists in column order) with raw values
+    (numbers, category names, booleans, null for missing), encoded by `accel.core.records`;
+    another takes lists of numbers, or objects keyed by its `features` names."""
+    rows = body.get("rows") if isinstance(body, dict) else body
     if not isinstance(rows, list) or not rows:
         raise ServeError(422, 'body: expected {"rows": [row, ...]} with at least one row')
     if len(rows) > MAX_ROWS:
         raise ServeError(413, f"rows: {len(rows)} rows, more than the limit of {MAX_ROWS}")
+    if prep.columns is not None:
+        return encoded_rows(prep.columns, rows)
     return np.array([row_values(prep, row, f"rows[{i}]") for i, row in enumerate(rows)], np.float32)
+
+
+def encoded_rows(columns: RecordFormat, rows: list[Any]) -> np.ndarray:
+    """Rows encoded as the model's training rows were; a bad one is a 422 naming its row
+    (1-based) and column."""
+    from accel.core.errors import ConfigError
+    from accel.core.records import encode_records
+
+    try:
+        batch = encode_records(rows, columns)
+    except ConfigError as error:
+        raise ServeError(422, f"rows: {error}") from None
+    return np.ascontiguousarray(batch.numpy())
 
 
 def row_values(prep: Preprocessing, row: Any, where: str) -> list[float]:

@@ -12,12 +12,13 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from accel.core.errors import ConfigError
+from accel.core.records import is_missing, to_number
 from accel.tabular.encode import Encoded, apply_policy, encode_rows
 from accel.tabular.infer import guess_kind, infer_schema
 from accel.tabular.preprocessing import CATEGORICAL_STEPS, NUMERIC_STEPS, fit_preprocessing
 from accel.tabular.schema import Schema, load_schema
-from accel.tabular.split import split_rows
-from accel.tabular.table import Table, is_missing
+from accel.tabular.split import split_rows, target_bins
+from accel.tabular.table import Table
 
 SPLITS = ("train", "val", "test")
 
@@ -167,12 +168,13 @@ def from_table(
     )
 
 
-def stratify_labels(column: Sequence[Any], task: str | None) -> list[str] | None:
-    """The target as text to stratify by (classification), or None (regression)."""
+def stratify_labels(column: Sequence[Any], task: str | None) -> list[str]:
+    """The labels to stratify the split by: the target as text (classification) or its
+    decile (regression)."""
     present = [v for v in column if not is_missing(v)]
     classification = task == "classification" or (
         task is None and bool(present) and guess_kind(present) != "numeric"
     )
     if not classification:
-        return None
+        return target_bins([None if is_missing(v) else to_number(v) for v in column])
     return ["" if is_missing(v) else str(v).strip() for v in column]

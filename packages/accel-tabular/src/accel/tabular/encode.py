@@ -1,6 +1,8 @@
-"""Check rows against a schema and encode them as the model's input: one float per column
-(numbers as they are, booleans 0/1, categories as their index, -1 for an unknown category
-the schema ignores, NaN for a missing value). Every problem names its row and column."""
+"""Check a table's rows against a schema and encode them as the model's input: one float per
+column (numbers as they are, booleans 0/1, categories as their index, -1 for an unknown
+category the schema ignores, NaN for a missing value), cell by cell with accel-core's
+`accel.core.records.encode_value`, the encoding `accel serve` applies to JSON rows. Every
+problem names its row and column."""
 
 from __future__ import annotations
 
@@ -12,11 +14,17 @@ from typing import Any
 import numpy as np
 
 from accel.core.errors import ConfigError
-from accel.tabular.infer import category_text, to_number
-from accel.tabular.schema import FALSE, TRUE, Column, Schema
-from accel.tabular.table import Table, is_missing
-
-UNKNOWN_CODE = -1.0
+from accel.core.records import (
+    FALSE,
+    TRUE,
+    UNKNOWN_CODE,
+    category_text,
+    encode_value,
+    is_missing,
+    to_number,
+)
+from accel.tabular.schema import Schema
+from accel.tabular.table import Table
 
 
 @dataclass(frozen=True)
@@ -40,42 +48,6 @@ class Encoded:
     unknown: dict[str, int] = field(default_factory=dict)
 
 
-def encode_cell(value: Any, column: Column) -> tuple[float, str | None]:
-    """`(code, problem)`: the encoded value, or NaN and what is wrong with it."""
-    if is_missing(value):
-        return np.nan, None if column.nullable else "missing, and the column is not nullable"
-    if column.kind == "numeric":
-        return _number(value, column)
-    if column.kind == "boolean":
-        text = str(value).strip().lower()
-        if text in TRUE or text in FALSE:
-            return float(text in TRUE), None
-        return np.nan, f"{value!r} is not a boolean (true/false, yes/no, 1/0)"
-    return _category(value, column)
-
-
-def _number(value: Any, column: Column) -> tuple[float, str | None]:
-    number = to_number(value)
-    if number is None:
-        return np.nan, f"{value!r} is not a number"
-    if (column.min is not None and number < column.min) or (
-        column.max is not None and number > column.max
-    ):
-        return np.nan, f"{number:g} is outside the allowed range [{column.min}, {column.max}]"
-    return number, None
-
-
-def _category(value: Any, column: Column) -> tuple[float, str | None]:
-    categories = column.categories or ()
-    text = category_text(value)
-    if text in categories:
-        return float(categories.index(text)), None
-    if column.unknown == "ignore":
-        return UNKNOWN_CODE, None
-    shown = ", ".join(categories[:8]) + (", ..." if len(categories) > 8 else "")
-    return np.nan, f"{text!r} is not a known category ({shown}; or set unknown: ignore)"
-
-
 def encode_rows(table: Table, schema: Schema, rows: Sequence[int] | np.ndarray) -> Encoded:
     """Encode `rows` of `table`; those with a problem are left out and listed."""
     missing = [c.name for c in (*schema.columns, schema.target) if c.name not in table.columns]
@@ -92,7 +64,7 @@ def encode_rows(table: Table, schema: Schema, rows: Sequence[int] | np.ndarray) 
     for j, column in enumerate(schema.columns):
         cells = table.columns[column.name]
         for i, row in enumerate(rows):
-            code, problem = encode_cell(cells[int(row)], column)
+            code, problem = encode_value(cells[int(row)], column)
             inputs[i, j] = code
             if problem is not None:
                 bad.setdefault(i, Problem(int(row), column.name, problem))

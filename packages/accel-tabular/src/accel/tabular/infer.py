@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from accel.core.errors import ConfigError
-from accel.tabular.schema import FALSE, KINDS, TRUE, Column, Schema
-from accel.tabular.table import Table, is_missing
+from accel.core.records import FALSE, KINDS, TRUE, category_text, is_missing, to_number
+from accel.tabular.schema import Column, Schema
+from accel.tabular.table import Table
 
 # A column is numeric when at least this share of its present training values are numbers
 # (the rest are then reported as rows that break the schema).
@@ -88,15 +89,6 @@ def guess_kind(present: list[Any]) -> str:
     return "numeric" if numbers >= NUMERIC_SHARE * len(present) else "categorical"
 
 
-def to_number(value: Any) -> float | None:
-    """The value as a finite float, or None."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if np.isfinite(number) else None
-
-
 def fit_categories(present: list[Any]) -> tuple[str, ...]:
     """The sorted categories, as scikit-learn's OrdinalEncoder learns them."""
     from sklearn.preprocessing import OrdinalEncoder
@@ -104,10 +96,3 @@ def fit_categories(present: list[Any]) -> tuple[str, ...]:
     texts = np.array([category_text(v) for v in present], dtype=object).reshape(-1, 1)
     encoder = OrdinalEncoder().fit(texts)
     return tuple(str(c) for c in encoder.categories_[0])
-
-
-def category_text(value: Any) -> str:
-    """A category as text: `3.0` read from numbers reads as `3`, text is stripped."""
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value).strip()

@@ -1,6 +1,7 @@
 """MLPs for tables, registered in `accel.models`: `mlp` and `residual_mlp`.
 
-The model takes encoded rows `(N, C)` (see `accel.tabular.encode`) and starts with the fitted
+The model takes encoded rows `(N, C)` (see `accel.core.records`; `input_columns()` describes
+them) and starts with the fitted
 preprocessing (`TabularPreprocessor`), so a checkpoint, an ONNX file or a `.pt2` program
 applies exactly the transform training used. Classification gives logits `(N, classes)`;
 regression gives `(N,)` in the target's units; in training its gradient is that of the
@@ -84,6 +85,13 @@ class TabularModel(nn.Module):
         target = preprocessing.get("target") or {"center": 0.0, "scale": 1.0}
         self.register_buffer("target_center", torch.tensor(float(target["center"])))
         self.register_buffer("target_scale", torch.tensor(float(target["scale"])))
+
+    def input_columns(self) -> dict[str, Any]:
+        """The columns this model reads, in input order, and what it returns, as accel-core's
+        plain-JSON record format (`accel.core.protocols.RecordModel`): what
+        `accel.core.records.encode_records` needs to turn JSON rows into this model's input,
+        and what `accel compress` writes as `columns.json` beside an exported model."""
+        return self.preprocess.schema.record_format().as_dict()
 
     def features(self, x: Tensor) -> Tensor:
         """The preprocessed row: numeric block, then encoded or embedded categories."""

@@ -1,16 +1,16 @@
-"""New rows (mappings of column -> value, e.g. JSON) to model inputs, with the schema a
-model was trained with: what a server or a script uses to feed a tabular model."""
+"""New rows (mappings of column -> value, e.g. JSON) to model inputs, with the schema a model
+was trained with: what a script uses to feed a tabular model. The encoding itself is
+accel-core's (`accel.core.records`), the one `accel serve` applies to `POST /predict` rows."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 
 from accel.core.errors import ConfigError
-from accel.tabular.encode import encode_cell
+from accel.core.records import encode_records as encode_with_columns
 from accel.tabular.schema import Schema, schema_from_dict
 
 
@@ -24,18 +24,7 @@ def schema_of(model_or_spec: Any) -> Schema:
     raise ConfigError("expected a tabular model or its preprocessing spec")
 
 
-def encode_records(records: Sequence[Mapping[str, Any]], schema: Schema) -> torch.Tensor:
+def encode_records(records: Sequence[Any], schema: Schema) -> torch.Tensor:
     """Records -> encoded inputs `(N, C)` float32; a problem is an error naming the record
-    (1-based) and the column."""
-    out = np.empty((len(records), len(schema.columns)), dtype=np.float32)
-    for i, record in enumerate(records):
-        if not isinstance(record, Mapping):
-            raise ConfigError(f"record {i + 1}: expected a mapping of column -> value")
-        for j, column in enumerate(schema.columns):
-            if column.name not in record:
-                raise ConfigError(f"record {i + 1}: column '{column.name}' is missing")
-            code, problem = encode_cell(record[column.name], column)
-            if problem is not None:
-                raise ConfigError(f"record {i + 1}, column '{column.name}': {problem}")
-            out[i, j] = code
-    return torch.from_numpy(out)
+    (1-based) and the column (`accel.core.records.RecordError`)."""
+    return encode_with_columns(records, schema.record_format())

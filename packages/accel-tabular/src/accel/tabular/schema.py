@@ -21,48 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from accel.core.errors import ConfigError
+from accel.core.records import RecordColumn, RecordFormat, RecordOutput, column_from_dict
 
 VERSION = 1
-KINDS = ("numeric", "categorical", "boolean")
 INVALID_ROWS = ("error", "drop")
-UNKNOWN = ("error", "ignore")
-TRUE = frozenset({"true", "yes", "y", "t", "1"})
-FALSE = frozenset({"false", "no", "n", "f", "0"})
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column: `kind` is numeric, categorical or boolean; numeric values must lie in
-    [min, max] (either may be None); categorical values must be one of `categories` unless
-    `unknown` is `ignore` (then they are encoded as unknown and counted)."""
-
-    name: str
-    kind: str
-    nullable: bool = False
-    min: float | None = None
-    max: float | None = None
-    categories: tuple[str, ...] | None = None
-    unknown: str = "error"
-
-    def __post_init__(self) -> None:
-        where = f"schema column '{self.name}'"
-        if self.kind not in KINDS:
-            raise ConfigError(f"{where}: kind {self.kind!r} is not valid; use one of {KINDS}")
-        if self.unknown not in UNKNOWN:
-            raise ConfigError(f"{where}: unknown {self.unknown!r} is not valid; use {UNKNOWN}")
-        if self.kind == "categorical" and not self.categories:
-            raise ConfigError(f"{where}: a categorical column needs a list of categories")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ConfigError(f"{where}: min {self.min} is above max {self.max}")
-
-    def as_dict(self) -> dict[str, Any]:
-        """The column as plain data, keys with no meaning for its kind left out."""
-        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "nullable": self.nullable}
-        if self.kind == "numeric":
-            out.update(min=self.min, max=self.max)
-        if self.kind == "categorical":
-            out.update(categories=list(self.categories or ()), unknown=self.unknown)
-        return out
+# A column of a schema is accel-core's record column (`accel.core.records`): the same
+# description, checks and encoding serve training rows here and JSON rows in `accel serve`.
+Column = RecordColumn
 
 
 @dataclass(frozen=True)
@@ -102,6 +67,12 @@ class Schema:
     def with_invalid_rows(self, policy: str | None) -> Schema:
         return self if policy is None else replace(self, invalid_rows=policy)
 
+    def record_format(self) -> RecordFormat:
+        """The input columns and the output, as accel-core's record format (what a model
+        trained on this schema reports through `input_columns()`)."""
+        classes = tuple(self.classes) if self.task == "classification" else None
+        return RecordFormat(self.columns, RecordOutput(self.task, self.target.name, classes))
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,
@@ -109,26 +80,6 @@ class Schema:
             "invalid_rows": self.invalid_rows,
             "columns": [c.as_dict() for c in self.columns],
         }
-
-
-def column_from_dict(item: Any, where: str) -> Column:
-    """A Column from plain data, every key checked."""
-    if not isinstance(item, Mapping) or "name" not in item or "kind" not in item:
-        raise ConfigError(f"{where}: each column needs at least name and kind; got {item!r}")
-    fields = {"name", "kind", "nullable", "min", "max", "categories", "unknown"}
-    unknown = sorted(set(item) - fields)
-    if unknown:
-        raise ConfigError(f"{where}: unknown keys {unknown}; valid: {sorted(fields)}")
-    values = dict(item)
-    if values.get("categories") is not None:
-        values["categories"] = tuple(_text(c) for c in values["categories"])
-    values["name"] = str(values["name"])
-    return Column(**values)
-
-
-def _text(value: Any) -> str:
-    """A category read from YAML as text (`[false, true]` are the words, not Python's)."""
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def schema_from_dict(data: Any, source: str = "schema") -> Schema:

@@ -1,4 +1,6 @@
-"""Seeded train/val/test splits of row indices, stratified by class for classification."""
+"""Seeded train/val/test splits of row indices, stratified by class for classification and by
+target decile for regression (a test split of 20 % of a small table can otherwise miss a tail
+of the target, and its R² then says more about the split than about the model)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from accel.core.errors import ConfigError
+
+# Regression targets are stratified by this many quantile bins.
+TARGET_BINS = 10
 
 
 def check_fractions(val_fraction: float, test_fraction: float) -> None:
@@ -45,3 +50,15 @@ def split_rows(
         rows, left = np.sort(rows), left - fraction
     parts["train"] = rows
     return parts
+
+
+def target_bins(values: Sequence[float | None], bins: int = TARGET_BINS) -> list[str]:
+    """Each row's quantile bin of a numeric target, as text labels to stratify by; a row
+    without a number gets its own label ("")."""
+    numbers = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    present = numbers[np.isfinite(numbers)]
+    if present.size == 0:
+        return ["" for _ in values]
+    edges = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1]))
+    codes = np.digitize(numbers, edges)
+    return ["" if not np.isfinite(n) else str(int(c)) for n, c in zip(numbers, codes, strict=True)]

@@ -4,7 +4,6 @@ of scikit-learn's embedded datasets (no pandas, no download)."""
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +12,6 @@ from typing import Any
 import numpy as np
 
 from accel.core.errors import ConfigError
-
-# Cell texts read as a missing value.
-MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 
 
 @dataclass(frozen=True)
@@ -43,15 +39,6 @@ class Table:
         """`row 7 (line 8)`: a 0-based row index as people count it."""
         line = f" (line {self.lines[row]})" if self.lines is not None else ""
         return f"row {row + 1}{line}"
-
-
-def is_missing(value: Any) -> bool:
-    """None, NaN, or a cell text meaning "no value"."""
-    if value is None:
-        return True
-    if isinstance(value, float):
-        return math.isnan(value)
-    return isinstance(value, str) and value.strip().lower() in MISSING
 
 
 def read_csv(path: str | Path, *, delimiter: str = ",") -> Table:
