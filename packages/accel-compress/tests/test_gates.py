@@ -181,3 +181,23 @@ def test_a_slowdown_too_large_for_any_load_to_explain_is_dropped_all_the_same(
     with registry("passes").registered("test_gate_slow_down", lambda: slow_down):
         result = compress(trained_mlp, recipe, context, tmp_path / "out", quiet=True)
     assert result.report["steps"][-1]["status"] == "dropped"
+
+
+def test_a_compiled_baseline_is_timed_beside_the_eager_one_when_asked(
+    trained_mlp, digits, tmp_path
+):
+    from accel.compress.command import summary
+
+    recipe = {
+        "passes": [{"name": "quantize", "backend": "ort", "mode": "dynamic"}],
+        "analysis": {"batches": [32], "repeats": 2, "compiled_baseline": True},
+    }
+    context = PassContext(example_inputs=digits.example, calib_data=digits.calib)
+    result = compress(trained_mlp, recipe, context, tmp_path / "out", quiet=True)
+    compiled = result.report["side_by_side_compiled"]
+    assert set(compiled) in ({"32"}, {"error"})  # compiled, or one line saying why not
+    if "32" in compiled:
+        assert compiled["32"]["before_ms"] > 0
+        assert "vs torch.compile batch 32:" in summary(result.report)
+    else:
+        assert compiled["error"].startswith("torch.compile did not run")

@@ -146,6 +146,9 @@ def run(
     fallback: Annotated[
         Flag, opt("Keep the most sensitive layers in float when int8 breaks its budget.")
     ] = True,
+    compile_baseline: Annotated[
+        Flag, opt("Also time the result against the original under torch.compile (slow).")
+    ] = False,
     calibration: Annotated[
         str,
         opt(
@@ -187,6 +190,7 @@ def run(
         force=force,
         fallback=fallback,
         calibration=calibration,
+        compile_baseline=compile_baseline,
         output=output,
         quiet=quiet,
     )

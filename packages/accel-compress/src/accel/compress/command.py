@@ -421,6 +421,8 @@ def recipe_from_flags(options: CompressOptions) -> dict[str, Any]:
         target=options.target,
     )
     recipe["analysis"] = {"repeats": options.repeats}
+    if options.compile_baseline:
+        recipe["analysis"]["compiled_baseline"] = True
     return recipe
 
 
@@ -465,6 +467,11 @@ def summary(report: dict[str, Any]) -> str:
         else:
             a, b = first["latency"][batch]["median_ms"], last["latency"][batch]["median_ms"]
             parts.append(f"batch {batch}: {a:.2f} -> {b:.2f} ms ({a / b:.1f}x)")
+    compiled = report.get("side_by_side_compiled") or {}
+    if "error" in compiled:
+        parts.append(compiled["error"])
+    for batch in sorted((b for b in compiled if b != "error"), key=int):
+        parts.append("vs torch.compile " + speed_text(batch, compiled[batch]))
     accuracy = (report["steps"][0].get("accuracy"), report["final"].get("accuracy"))
     if None not in accuracy:
         parts.append(f"accuracy {percent(accuracy[0])} -> {percent(accuracy[1])}")

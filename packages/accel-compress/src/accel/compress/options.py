@@ -64,6 +64,7 @@ class CompressFlags:
     force: bool = False
     fallback: bool = True
     calibration: Text = "auto"
+    compile_baseline: bool = False
     output: Path = Path("compressed")
     quiet: bool = False
 
@@ -119,6 +120,7 @@ class CompressOptions(DataOptions):
     force: bool = False
     fallback: bool = True
     calibration: str = "auto"
+    compile_baseline: bool = False
     output: Path = Path("compressed")
     quiet: bool = False
 
@@ -156,6 +158,7 @@ def check_options(flags: CompressFlags) -> CompressOptions:
         merge_branches=flags.merge_branches,
         force=flags.force,
         fallback=flags.fallback,
+        compile_baseline=flags.compile_baseline,
         output=Path(flags.output),
         quiet=flags.quiet,
     )

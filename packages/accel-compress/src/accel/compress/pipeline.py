@@ -96,6 +96,9 @@ def compress(
         if run.artifact is not run.original:
             with progress.task("compare side by side"):
                 report["side_by_side"] = run.side_by_side()
+            if analysis.get("compiled_baseline") and isinstance(model, torch.nn.Module):
+                with progress.task("compare with torch.compile"):
+                    report["side_by_side_compiled"] = run.compiled_side_by_side()
         if sensitivity and isinstance(model, torch.nn.Module):
             with progress.task("per-layer sensitivity"):
                 report["sensitivity"] = sensitivity_rows(model, context, inputs)
@@ -162,6 +165,21 @@ class Run:
             str(size): decided_comparison(self.original, self.artifact, batch_of(example, size))
             for size in self.batches
         }
+
+    def compiled_side_by_side(self) -> dict[str, Any]:
+        """The result against the original under `torch.compile` (what a user who deploys
+        torch would compare with), at each batch size; `{"error": ...}` where it does not
+        compile. Opt-in: compiling takes tens of seconds per batch size on a CPU."""
+        example = self.context.example_inputs
+        try:
+            compiled = torch.compile(self.original)
+            return {
+                str(size): decided_comparison(compiled, self.artifact, batch_of(example, size))
+                for size in self.batches
+            }
+        except Exception as error:  # compile fails in many ways (no compiler, graph breaks)
+            text = " ".join(str(error).split())[:200] or type(error).__name__
+            return {"error": f"torch.compile did not run: {text}"}
 
     def accuracy(self, artifact: Any) -> float | None:
         return None if self.context.evaluate is None else self.context.evaluate(artifact)

@@ -170,7 +170,8 @@ def check_recipe(recipe: dict[str, Any], source: str) -> None:
     verify = section(recipe, "verify", source)
     analysis = section(recipe, "analysis", source)
     check_drop(verify.get("max_drop"), f"{source}: verify.max_drop")
-    for key, table in (("force", verify), ("sensitivity", analysis)):
+    flags = (("force", verify), ("sensitivity", analysis), ("compiled_baseline", analysis))
+    for key, table in flags:
         if not isinstance(table.get(key, False), bool):
             raise ConfigError(f"{source}: {key} = {table[key]!r}: expected true or false")
     if "repeats" in analysis:
