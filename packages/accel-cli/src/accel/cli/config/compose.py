@@ -52,6 +52,24 @@ def domain_config_dirs() -> list[Path]:
     return folders
 
 
+def packaged_file(relative: Path | str) -> Path | None:
+    """The packaged config at `relative` (e.g. `data/wine.yaml`): accel-cli's, else the first
+    installed domain package's that has it; None when none does."""
+    for folder in packaged_dirs():
+        if (folder / relative).is_file():
+            return folder / relative
+    return None
+
+
+def packaged_files() -> dict[Path, Path]:
+    """`{relative path: file}` of every packaged config, accel-cli's winning a clash."""
+    found: dict[Path, Path] = {}
+    for folder in packaged_dirs():
+        for source in sorted(folder.rglob("*.yaml")):
+            found.setdefault(source.relative_to(folder), source)
+    return dict(sorted(found.items()))
+
+
 def packaged_dirs() -> list[Path]:
     """accel-cli's packaged configs, then those of installed domain packages."""
     return [PACKAGED_DIR, *domain_config_dirs()]

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from accel.cli.config.compose import PACKAGED_DIR
+from accel.cli.config.compose import packaged_file
 from accel.cli.project_plugins import PLUGINS_DIR
 from accel.cli.scaffold.index import write_indexes
 from accel.cli.scaffold.templates import CODE_TEMPLATES, PYPROJECT
@@ -91,7 +91,7 @@ def write_config(spec: Kind, kind: str, name: str, configs: Path, base: str | No
     if spec.code:
         return write_text_atomic(path, CONFIGS[kind].format(name=name))
     base = base or spec.default_base
-    if (PACKAGED_DIR / spec.group / f"{base}.yaml").is_file():
+    if packaged_file(Path(spec.group) / f"{base}.yaml") is not None:
         text = f"# A preset of `{base}`: override its arguments below.\ndefaults:\n  - {base}\n"
         text += "  - _self_\n"
     elif base is not None and "." in base:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from accel.cli.config.compose import PACKAGED_DIR
+from accel.cli.config.compose import packaged_dirs
 from accel.cli.config.groups import GROUP_KINDS, GROUPS
 from accel.core.atomic import write_text_atomic
 from accel.core.registry import registry
@@ -19,8 +19,9 @@ def group_options(group: str, configs: Path) -> dict[str, str]:
     if kind is not None and group != "callbacks":
         for entry in registry(kind).entries():
             options[entry.name] = f"registry: {entry.target} ({entry.distribution})"
-    for path in sorted((PACKAGED_DIR / group).glob("*.yaml")):
-        options[path.stem] = "packaged default"
+    for folder in reversed(packaged_dirs()):  # accel-cli's own last: it wins a clash
+        for path in sorted((folder / group).glob("*.yaml")):
+            options[path.stem] = "packaged default"
     for path in sorted((configs / group).glob("*.yaml")):
         options[path.stem] = f"project: {group}/{path.name}"
     return dict(sorted(options.items()))

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from accel.cli.config.compose import PACKAGED_DIR
+from accel.cli.config.compose import packaged_file, packaged_files
 from accel.cli.config.groups import PRIMARY_PACKAGED, PRIMARY_PROJECT
 from accel.cli.scaffold.index import write_indexes
 from accel.core.atomic import write_text_atomic
@@ -35,10 +35,10 @@ def init_project(configs: Path, force: bool = False) -> list[Path]:
 
 
 def copy_defaults(configs: Path, force: bool = False) -> list[Path]:
-    """Copy every packaged config into `configs/` (the packaged main becomes `main.yaml`)."""
+    """Copy every packaged config (accel-cli's and the installed domain packages') into
+    `configs/` (the packaged main becomes `main.yaml`)."""
     written = []
-    for source in sorted(PACKAGED_DIR.rglob("*.yaml")):
-        relative = source.relative_to(PACKAGED_DIR)
+    for relative, source in packaged_files().items():
         if relative == Path(f"{PRIMARY_PACKAGED}.yaml"):
             relative = Path(f"{PRIMARY_PROJECT}.yaml")
         target = configs / relative
@@ -53,11 +53,11 @@ def project_files(configs: Path) -> list[tuple[str, str]]:
     rows = []
     for path in sorted(configs.rglob("*.yaml")):
         relative = path.relative_to(configs)
-        packaged = PACKAGED_DIR / relative
         if relative == Path(f"{PRIMARY_PROJECT}.yaml"):
             role = "primary config"
         else:
-            role = "replaces a packaged option" if packaged.exists() else "adds an option"
+            packaged = packaged_file(relative) is not None
+            role = "replaces a packaged option" if packaged else "adds an option"
         rows.append((str(relative), role))
     return rows
 
