@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from accel.core.inference import first_tensor, predictor, to_numpy
+from accel.core.inference import archive_kind, first_tensor, onnx_session, predictor, to_numpy
 
 
 class TwoInputs(nn.Module):
@@ -90,3 +90,55 @@ def test_a_program_returning_a_transformers_output_opens_in_a_fresh_process(
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "(2, 8, 16)"
+
+
+def legacy_onnx(path: Path) -> Path:
+    """A small ONNX file from the legacy exporter (no onnxscript needed)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter's deprecation note
+        torch.onnx.export(nn.Linear(3, 2).eval(), (torch.randn(2, 3),), str(path), dynamo=False)
+    return path
+
+
+def test_onnx_session_pins_its_threads_and_can_stop_spinning(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    path = legacy_onnx(tmp_path / "m.onnx")
+    quiet = onnx_session(path, threads=1, spinning=False).get_session_options()
+    default = onnx_session(path, threads=2).get_session_options()
+    assert (quiet.intra_op_num_threads, default.intra_op_num_threads) == (1, 2)
+    assert quiet.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    with pytest.raises(RuntimeError, match="allow_spinning"):  # not set: ORT's default, spinning
+        default.get_session_config_entry("session.intra_op.allow_spinning")
+
+
+def test_an_onnx_session_never_imports_torch(tmp_path: Path) -> None:
+    """A server of ONNX files only stays torch-free (seconds of start-up and memory)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("onnxruntime")
+    path = legacy_onnx(tmp_path / "m.onnx")
+    code = (
+        "import sys; from accel.core.inference import onnx_session; "
+        "s = onnx_session(sys.argv[1], threads=1); print(s.get_inputs()[0].shape, "
+        "'torch' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "False"
+
+
+def test_archive_kind_tells_torchscript_export_and_torch_files_apart(tmp_path: Path) -> None:
+    model = nn.Linear(3, 2).eval()
+    torch.jit.save(torch.jit.script(model), str(tmp_path / "script.pt"))
+    torch.export.save(torch.export.export(model, (torch.randn(1, 3),)), str(tmp_path / "p.pt2"))
+    torch.save(model.state_dict(), tmp_path / "weights.pt")
+    (tmp_path / "notes.txt").write_text("not a model")
+    kinds = {name: archive_kind(tmp_path / name) for name in
+             ("script.pt", "p.pt2", "weights.pt", "notes.txt")}  # fmt: skip
+    assert kinds == {"script.pt": "torchscript", "p.pt2": "export", "weights.pt": "torch",
+                     "notes.txt": "torch"}  # fmt: skip

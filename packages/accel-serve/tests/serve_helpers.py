@@ -39,6 +39,17 @@ class TinyDigits(nn.Module):
         return self.head(torch.relu(self.conv(x)).flatten(1))
 
 
+class Small(nn.Module):
+    """(N, 4) -> (N, 3): a model the registry rebuilds from a checkpoint's config."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x)
+
+
 class Masked(nn.Module):
     """Two inputs of two dtypes: floats (N, 3) and an int64 mask (N, 3)."""
 

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
+from serve_helpers import Small
 
 from accel.core.checkpoint import save_checkpoint
 from accel.core.registry import registry
 from accel.serve.errors import ModelLoadError
 from accel.serve.loading import model_kind, open_model
-
-
-class Small(torch.nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear = torch.nn.Linear(4, 3)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(x)
 
 
 def test_a_pt2_program_keeps_its_dynamic_batch(tmp_path: Path) -> None:
@@ -61,3 +55,55 @@ def test_a_compress_report_naming_a_file_outside_is_refused(tmp_path: Path) -> N
     (tmp_path / "report.json").write_text('{"outputs": {"onnx": "../model.onnx"}}')
     with pytest.raises(ModelLoadError, match=r"outputs.onnx = '../model.onnx' is not a file here"):
         open_model(tmp_path, threads=1)
+
+
+class TinyImages:
+    """A data module as a checkpoint's `config.data` names it: its image size, classes and
+    evaluation transform (accel-core's normalize) come from the stored config."""
+
+    def __init__(self, image_size: int, mean: list[float], std: list[float]) -> None:
+        from accel.core.transforms import Normalize
+
+        self.input_shape = (1, image_size, image_size)
+        self.classes = ["a", "b", "c"]
+        self.eval_transform = Normalize(mean, std)
+
+    def loader(self) -> list[Any]:
+        return []  # serving reads no data; the DataModule protocol wants the loaders
+
+    train_dataloader = val_dataloader = test_dataloader = loader
+
+
+class Pixels(torch.nn.Module):
+    """(N, 1, 4, 4) -> (N, 3): a model whose training data was normalized."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(16, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x.flatten(1))
+
+
+def test_a_checkpoints_data_config_gives_predict_its_size_and_normalization(
+    tmp_path: Path,
+) -> None:
+    from PIL import Image
+
+    from accel.serve.preprocessing import decode_image
+
+    data = {"name": "serve_test_images", "image_size": 4, "mean": [0.5], "std": [0.25]}
+    config = {"model": {"name": "serve_test_pixels"}, "data": data}
+    save_checkpoint(tmp_path, "best", {"model": Pixels().state_dict()}, config=config)
+    with (
+        registry("models").registered("serve_test_pixels", Pixels),
+        registry("datasets").registered("serve_test_images", TinyImages),
+    ):
+        loaded = open_model(tmp_path / "best", threads=1)
+    prep = loaded.preprocessing
+    assert (prep.kind, prep.channels, prep.height, prep.width) == ("image", 1, 4, 4)
+    assert prep.labels == ("a", "b", "c")
+    white = io.BytesIO()
+    Image.fromarray(np.full((9, 9), 255, np.uint8)).save(white, "PNG")
+    batch = decode_image(prep, white.getvalue(), max_pixels=1000)
+    np.testing.assert_allclose(batch, np.full((1, 1, 4, 4), (1.0 - 0.5) / 0.25, np.float32))

@@ -95,19 +95,14 @@ def open_hf_folder(path: Path, arch: str | None, trust: bool) -> nn.Module:
 
 
 def archive_kind(path: Path) -> str:
-    """`torchscript`, `export` or `torch` (a torch.save zip / legacy pickle) by its contents."""
+    """`torchscript`, `export` or `torch` (a torch.save zip / legacy pickle) by its contents
+    (accel-core's check, shared with accel-serve); an unreadable file is one line."""
+    from accel.core.inference import archive_kind as torch_archive_kind
+
     try:
-        if not zipfile.is_zipfile(path):
-            return "torch"
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
+        return torch_archive_kind(path)
     except (OSError, zipfile.BadZipFile) as error:
         raise ConfigError(f"model file {path} is unreadable: {first_line(error)}") from None
-    if any(n.endswith("/constants.pkl") for n in names) and any("/code/" in n for n in names):
-        return "torchscript"
-    if any(n.endswith("archive_format") or "/models/" in n for n in names):
-        return "export"
-    return "torch"
 
 
 def open_onnx(path: Path) -> Any:

@@ -5,6 +5,7 @@ ONNX file runs in an ONNX Runtime CPU session with pinned intra-op threads. `inp
 tensor or a tuple of them (models with several inputs); the output is the model's main tensor
 (the first of a tuple, list or dict). `accel compress`, `accel pipeline` and the tests share
 this one runner, so an accuracy or a parity figure never depends on which command measured it.
+torch is imported when a torch path runs, so an ONNX-only caller (a server) stays torch-free.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
-Inputs = torch.Tensor | tuple[torch.Tensor, ...]
-Predict = Callable[[Inputs], torch.Tensor]
+Inputs = Union["torch.Tensor", tuple["torch.Tensor", ...]]  # strings: torch loads lazily
+Predict = Callable[[Inputs], "torch.Tensor"]
 ORT_PACKAGE = "onnxruntime"
 
 
@@ -29,6 +31,8 @@ def as_tuple(inputs: Inputs) -> tuple[torch.Tensor, ...]:
 
 def first_tensor(output: Any) -> torch.Tensor:
     """The main output of a model that may return a tuple, list or dict."""
+    import torch
+
     if isinstance(output, torch.Tensor):
         return output
     if isinstance(output, dict) and output:
@@ -40,6 +44,8 @@ def first_tensor(output: Any) -> torch.Tensor:
 
 def torch_predictor(module: Any) -> Predict:
     """`module` as a tensor function (no autograd graph is kept)."""
+    import torch
+
     if not callable(module):
         raise TypeError(f"cannot run a {type(module).__name__}: expected a model")
 
@@ -50,19 +56,44 @@ def torch_predictor(module: Any) -> Predict:
     return run
 
 
-def onnx_predictor(
-    path: str | os.PathLike[str], *, threads: int | None = None, package: str = ORT_PACKAGE
-) -> Predict:
-    """An ONNX Runtime CPU session on `path` as a tensor function; inputs bind by position.
+def onnx_session(
+    path: str | os.PathLike[str],
+    *,
+    threads: int | None = None,
+    spinning: bool = True,
+    package: str = ORT_PACKAGE,
+) -> Any:
+    """An ONNX Runtime CPU session on `path` with `threads` intra-op threads (default torch's
+    count), one inter-op thread, sequential execution and warnings silenced.
 
-    `package` is what a missing ONNX Runtime tells the user to install (a package's extra)."""
+    `spinning=False` stops idle pool threads from spin-waiting for work: a server whose event
+    loop shares the cores with the session wants the CPU back between calls (ORT spins by
+    default, which is faster for back-to-back calls). `package` is what a missing ONNX
+    Runtime tells the user to install (a package's extra)."""
     from accel.core.optional import require
 
     ort = require("onnxruntime", package, "running an ONNX model")
     options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or torch.get_num_threads()
+    if threads is None:
+        import torch
+
+        threads = torch.get_num_threads()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def onnx_predictor(
+    path: str | os.PathLike[str], *, threads: int | None = None, package: str = ORT_PACKAGE
+) -> Predict:
+    """An `onnx_session` on `path` as a tensor function; inputs bind by position."""
+    import torch
+
+    session = onnx_session(path, threads=threads, package=package)
     names = [i.name for i in session.get_inputs()]
 
     def run(inputs: Inputs) -> torch.Tensor:
@@ -73,6 +104,22 @@ def onnx_predictor(
         return torch.from_numpy(session.run(None, feed)[0])
 
     return run
+
+
+def archive_kind(path: str | os.PathLike[str]) -> str:
+    """What a torch file is, read from its zip listing only (nothing is unpickled or run):
+    `"torchscript"` (a program: loading it runs code), `"export"` (a `torch.export` archive)
+    or `"torch"` (a `torch.save` file, zip or legacy pickle, or anything else: torch.load
+    says what it is not). A zip that cannot be read raises OSError or zipfile.BadZipFile."""
+    if not zipfile.is_zipfile(path):
+        return "torch"
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    if any(n.endswith("/constants.pkl") for n in names) and any("/code/" in n for n in names):
+        return "torchscript"
+    if any(n.endswith("archive_format") or "/models/" in n for n in names):
+        return "export"
+    return "torch"
 
 
 def to_numpy(tensor: torch.Tensor) -> Any:

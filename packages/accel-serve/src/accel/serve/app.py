@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
+from pydantic_core import to_json
 from starlette.exceptions import HTTPException
 
 from accel.serve import __version__
@@ -138,7 +139,9 @@ async def warm_up(batcher: Batcher, entry: ModelEntry) -> None:
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body).encode(), status_code=status, media_type=JSON, headers=headers)
+    """`body` as JSON (pydantic-core's encoder: NaN and infinity written as the standard
+    library writes them, several times faster on long output arrays)."""
+    return Response(to_json(body), status_code=status, media_type=JSON, headers=headers)
 
 
 def label(request: Request, route: str, version: Version | None = None) -> None:
@@ -199,12 +202,14 @@ def add_routes(app: FastAPI, state: ServerState) -> None:
         ok = state.ready
         return json_response({"name": name, "ready": ok}, 200 if ok else 503)
 
-    @app.post("/v2/models/{name}/infer")
-    @app.post("/v2/models/{name}/versions/{version}/infer")
-    async def infer(request: Request, name: str, version: str | None = None) -> Response:
+    async def infer(request: Request) -> Response:
+        """The hot route, a plain Starlette route: FastAPI's per-request dependency solving
+        buys nothing for a body accel-serve reads and checks itself."""
         label(request, "infer")
         serving(state)
-        chosen = state.endpoint(name).pick(state.rng, version)
+        params = request.path_params
+        name = params["name"]
+        chosen = state.endpoint(name).pick(state.rng, params.get("version"))
         label(request, "infer", chosen)
         body = parse_json(await request.body())
         runner = chosen.loaded.runner
@@ -219,6 +224,9 @@ def add_routes(app: FastAPI, state: ServerState) -> None:
             answer["id"] = body["id"]
         answer["outputs"] = [output_tensor(n, outputs[n]) for n in wanted or names]
         return json_response(answer)
+
+    app.add_route("/v2/models/{name}/infer", infer, methods=["POST"])
+    app.add_route("/v2/models/{name}/versions/{version}/infer", infer, methods=["POST"])
 
     @app.post("/predict")
     async def predict(request: Request) -> Response:

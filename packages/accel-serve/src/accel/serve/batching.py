@@ -87,16 +87,26 @@ class Batcher:
         """The model's outputs for these (validated) inputs, run in some batch."""
         if len(self.waiting) >= self.max_queue:
             raise QueueFullError(self.name, self.max_queue)
-        future: asyncio.Future[Feed] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Feed] = loop.create_future()
         key = tuple(array.shape[1:] for array in feed.values())
         self.waiting.append(Pending(feed=feed, rows=rows, future=future, key=key))
         self.arrived.set()
+        # one timer per request, not `asyncio.wait_for` (a task and two futures more): an
+        # expired future is answered 504 and skipped by the batch it waits in
+        timer = loop.call_later(timeout_s, self.expire, future, timeout_s)
         try:
-            return await asyncio.wait_for(future, timeout_s)
-        except TimeoutError:
-            raise ServeError(
-                504, f"model {self.name!r} did not answer within {timeout_s:g} s (--timeout-s)"
-            ) from None
+            return await future
+        finally:
+            timer.cancel()
+
+    def expire(self, future: asyncio.Future[Feed], timeout_s: float) -> None:
+        if not future.done():
+            future.set_exception(
+                ServeError(
+                    504, f"model {self.name!r} did not answer within {timeout_s:g} s (--timeout-s)"
+                )
+            )
 
     async def run_once(self, feed: Feed) -> Feed:
         """Run `feed` directly on the inference thread (the warm-up)."""

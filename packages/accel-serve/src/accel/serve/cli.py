@@ -31,7 +31,8 @@ def serve(
         list[str],
         typer.Argument(
             help="[NAME=]PATH: an .onnx file, an accel compress folder, a .pt2 program, "
-            "TorchScript (--trust-file), an accel checkpoint or run directory.",
+            "TorchScript (--trust-file), an accel checkpoint or run directory, or an MLflow "
+            "model URI (models:/NAME@ALIAS, runs:/ID/PATH; accel-serve[mlflow]).",
         ),
     ],
     name: Annotated[str | None, opt("Model name (default: the folder's name).")] = None,
@@ -87,10 +88,10 @@ def serve(
             trust=trust_file,
             log_requests=access_log,
         )
-        from accel.serve.loading import model_kind
+        from accel.serve.loading import check_source
 
         for entry in options.models:
-            model_kind(entry.path)  # a missing or unknown path is said before the server starts
+            check_source(entry.path)  # a bad path or URI is said before the server starts
     except AccelError as error:
         typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2 if isinstance(error, ConfigError) else 1) from None

@@ -7,7 +7,9 @@
 - TorchScript: a program, so only with `--trust-file` (it runs code when loaded);
 - an accel checkpoint, `last` pointer or run directory: the model is rebuilt from its stored
   config through the registry (names only: a `_target_` needs `--trust-file`), the input shape
-  and evaluation transform come from its data config.
+  and evaluation transform come from its data config;
+- an MLflow model URI (`models:/name@alias`, `runs:/...`, with `accel-serve[mlflow]`): fetched,
+  then opened as one of the above (`accel.serve.mlflow_uri`).
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from __future__ import annotations
 import json
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from accel.serve.errors import ModelLoadError
-from accel.serve.preprocessing import Preprocessing, check_fits, derive, read_card
+from accel.serve.mlflow_uri import fetch_model, is_model_uri, require_mlflow, uri_name
+from accel.serve.preprocessing import Preprocessing, check_fits, derive, model_columns, read_card
 from accel.serve.runners import Runner, onnx_runner, torch_runner, torch_spec
 from accel.serve.tensors import TensorSpec
 
@@ -36,7 +39,7 @@ class LoadedModel:
     runner: Runner
     preprocessing: Preprocessing
     kind: str
-    path: Path
+    path: Path | str  # an MLflow model URI stays one
     load_seconds: float
 
 
@@ -62,13 +65,14 @@ def model_kind(path: Path) -> str:
         return "onnx"
     if path.suffix == ".pt2":
         return "pt2"
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-        if any(n.endswith("/constants.pkl") for n in names) and any("/code/" in n for n in names):
-            return "torchscript"
-        if any(n.endswith("archive_format") for n in names):
-            return "pt2"
+    from accel.core.inference import archive_kind
+
+    try:
+        kind = archive_kind(path)
+    except (OSError, zipfile.BadZipFile) as error:
+        raise ModelLoadError(f"{path} is unreadable: {error}") from None
+    if kind in ("torchscript", "export"):
+        return "pt2" if kind == "export" else kind
     raise ModelLoadError(
         f"{path}: expected an .onnx file, a .pt2 program, TorchScript, an accel compress "
         "output folder or an accel checkpoint / run directory"
@@ -76,14 +80,23 @@ def model_kind(path: Path) -> str:
 
 
 def open_model(
-    path: Path,
+    path: Path | str,
     *,
     threads: int,
     trust: bool = False,
     input_shape: tuple[int, ...] | None = None,
 ) -> LoadedModel:
-    """Load the model at `path` (see the module docstring) and its preprocessing."""
+    """Load the model at `path` (see the module docstring) and its preprocessing; an MLflow
+    model URI is fetched to a folder of our own first, removed once the model is in memory."""
     start = time.perf_counter()
+    if isinstance(path, str) and is_model_uri(path):
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="accel-serve-mlflow-") as folder:
+            local = fetch_model(path, Path(folder))
+            loaded = open_model(local, threads=threads, trust=trust, input_shape=input_shape)
+        return replace(loaded, path=path, load_seconds=time.perf_counter() - start)
+    path = Path(path)
     kind = model_kind(path)
     if kind == "compress":
         runner, prep = open_compress_folder(path, threads=threads, trust=trust)
@@ -107,6 +120,16 @@ def open_model(
         path=path,
         load_seconds=time.perf_counter() - start,
     )
+
+
+def check_source(source: Path | str) -> None:
+    """What the CLI checks before the server starts: a path is a kind accel serves; a URI's
+    form is valid and mlflow is installed (fetching waits for the server's loading phase)."""
+    if isinstance(source, str) and is_model_uri(source):
+        uri_name(source)
+        require_mlflow(source)
+        return
+    model_kind(Path(source))
 
 
 def open_compress_folder(path: Path, *, threads: int, trust: bool) -> tuple[Runner, Preprocessing]:
@@ -205,12 +228,14 @@ def open_checkpoint(
 
     model = rebuild_model(path, trust=trust)
     manifest, _ = load_checkpoint(path)
-    spec = checkpoint_section(manifest, "config.data", trust=trust)
+    columns = model_columns(model)  # a model fed named columns describes them: no data needed
+    spec = None if columns else checkpoint_section(manifest, "config.data", trust=trust)
     data = None
     if spec is not None:
         source = manifest_source(manifest)
         data = build_from_file("datasets", spec, source=source, key="config.data", trust=trust)
-    shape = input_shape or tuple(int(n) for n in getattr(data, "input_shape", None) or ())
+    default = (len(columns["columns"]["columns"]),) if columns else ()
+    shape = input_shape or tuple(int(n) for n in getattr(data, "input_shape", None) or default)
     if not shape:
         raise ModelLoadError(
             f"{path}: its data config states no input shape: pass --input-shape (e.g. 1,8,8)"
@@ -218,7 +243,7 @@ def open_checkpoint(
     inputs = (TensorSpec(name="input", datatype="FP32", shape=(None, *shape)),)
     runner = torch_runner(model, inputs, platform="pytorch_accel_checkpoint", threads=threads)
     classes = getattr(data, "classes", None)
-    card = {"labels": [str(c) for c in classes]} if classes else None
+    card = columns or ({"labels": [str(c) for c in classes]} if classes else None)
     transform = getattr(data, "eval_transform", None)
     prep = derive(inputs, card, transform, source=f"{manifest_source(manifest)} config.data")
     return runner, prep

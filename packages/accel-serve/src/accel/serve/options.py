@@ -8,6 +8,7 @@ from pathlib import Path
 
 from accel.core.errors import ConfigError
 from accel.core.names import check_name
+from accel.serve.mlflow_uri import is_model_uri, uri_name
 
 DEFAULT_VERSION = "1"
 TOKEN_ENV = "ACCEL_SERVE_TOKEN"
@@ -15,11 +16,12 @@ TOKEN_ENV = "ACCEL_SERVE_TOKEN"
 
 @dataclass(frozen=True, kw_only=True)
 class ModelEntry:
-    """One model version to serve: the name clients use, its version, and its path."""
+    """One model version to serve: the name clients use, its version, and its path (or an
+    MLflow model URI, kept as text)."""
 
     name: str
     version: str
-    path: Path
+    path: Path | str
     weight: float = 1.0
 
 
@@ -68,11 +70,15 @@ def parse_models(items: list[str], name: str | None, split: str | None) -> tuple
     return tuple(ModelEntry(name=n, version=DEFAULT_VERSION, path=p) for n, p in named)
 
 
-def entry_of(item: str) -> tuple[str, Path]:
+def entry_of(item: str) -> tuple[str, Path | str]:
+    """`(name, path or MLflow model URI)` of one `[NAME=]PATH` item."""
+    if is_model_uri(item):
+        return uri_name(item), item
     path = Path(item)
     if "=" in item and not path.exists():
         label, _, rest = item.partition("=")
-        return check_name(label, f"model {item!r}: NAME"), Path(rest)
+        name = check_name(label, f"model {item!r}: NAME")
+        return name, rest if is_model_uri(rest) else Path(rest)
     return default_name(path), path
 
 
@@ -89,7 +95,7 @@ def default_name(path: Path) -> str:
 
 
 def split_versions(
-    named: list[tuple[str, Path]], name: str | None, split: str
+    named: list[tuple[str, Path | str]], name: str | None, split: str
 ) -> tuple[ModelEntry, ...]:
     """Versions of one model with traffic weights summing to 1."""
     if name is None:

@@ -1,10 +1,11 @@
 """Run a served model on a batch: `run({input name: array}) -> {output name: array}`.
 
-ONNX files run in one ONNX Runtime session per model with pinned intra-op threads, sequential
-execution and no spinning: the server is one process and its batcher calls `run` from one
-thread, so the session owns the CPU threads it is given and nothing else competes for them.
-accel-core's `onnx_predictor` returns the main output only and hides its session; serving
-needs every named output and the session's declared inputs, hence a session of its own here.
+ONNX files run in one ONNX Runtime session per model (accel-core's `onnx_session`) with pinned
+intra-op threads, sequential execution and no spinning: the server is one process and its
+batcher calls `run` from one thread, so the session owns the CPU threads it is given, and idle
+pool threads leave the cores to the event loop between batches. Serving needs every named
+output and the session's declared inputs, so it holds the session itself rather than
+accel-core's `onnx_predictor` (the main output only).
 torch models (a `.pt2` program, TorchScript, a rebuilt checkpoint) run through accel-core's
 `torch_predictor` (no autograd, the main output).
 """
@@ -49,18 +50,15 @@ class Runner:
 
 
 def onnx_runner(path: Path, *, threads: int) -> Runner:
-    """An ONNX Runtime CPU session on `path`, `threads` intra-op threads, no spinning."""
-    from accel.core.optional import require
+    """accel-core's ONNX Runtime CPU session on `path`: `threads` intra-op threads, no
+    spinning (see the module docstring)."""
+    from accel.core.errors import MissingPackageError
+    from accel.core.inference import onnx_session
 
-    ort = require("onnxruntime", ORT_PACKAGE, "serving an ONNX model")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.log_severity_level = 3
     try:
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        session = onnx_session(path, threads=threads, spinning=False, package=ORT_PACKAGE)
+    except MissingPackageError:
+        raise
     except Exception as error:
         raise ModelLoadError(
             f"{path} is not a model ONNX Runtime can load: {flat(error)}"

@@ -6,11 +6,11 @@ expects and what the request sent: `input 'x': expected shape [-1, 1, 8, 8], rec
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from pydantic_core import from_json
 
 from accel.serve.errors import ServeError
 from accel.serve.tensors import DATATYPES, TensorSpec, elements
@@ -19,17 +19,26 @@ MAX_DIMS = 8
 
 
 def parse_json(body: bytes) -> Any:
-    """The JSON body, or a 400 saying where it stops being JSON."""
+    """The JSON body, or a 400 saying where it stops being JSON. Parsed by pydantic-core's
+    parser (FastAPI's own), several times faster than the standard library's on the long
+    number arrays tensors are."""
     if not body:
         raise ServeError(400, "body: empty; expected a JSON object")
     try:
-        return json.loads(body)
+        return from_json(body)
+    except ValueError as error:
+        raise ServeError(400, json_error(body, str(error))) from None
+
+
+def json_error(body: bytes, reason: str) -> str:
+    """The one line a body that is not JSON gets (worked out only when it is not)."""
+    try:
+        body.decode("utf-8")
     except UnicodeDecodeError:
-        raise ServeError(400, "body: not UTF-8 text; expected a JSON object") from None
-    except json.JSONDecodeError as error:
-        raise ServeError(400, f"body: not JSON ({error.msg} at character {error.pos})") from None
-    except RecursionError:
-        raise ServeError(400, "body: JSON nested too deeply") from None
+        return "body: not UTF-8 text; expected a JSON object"
+    if reason.startswith("recursion limit exceeded"):
+        return "body: JSON nested too deeply"
+    return f"body: not JSON ({' '.join(reason.split())[:120]})"
 
 
 def infer_inputs(
@@ -84,21 +93,50 @@ def input_array(tensor: dict[str, Any], spec: TensorSpec) -> np.ndarray:
     data = tensor.get("data")
     if not isinstance(data, list):
         raise ServeError(422, f"{label}: data must be a list of numbers")
-    try:
-        array = np.array(data, dtype=spec.dtype)
-    except (ValueError, TypeError, OverflowError):
-        raise ServeError(
-            422, f"{label}: data holds values that are not {spec.datatype} numbers"
-        ) from None
+    array = numeric_array(data, spec, label)
     if array.size != elements(received):
         raise ServeError(
             422,
             f"{label}: shape {list(received)} needs {elements(received)} values, data holds "
             f"{array.size}",
         )
-    if not numbers_only(data):
-        raise ServeError(422, f"{label}: data must hold {spec.datatype} numbers only")
     return array.reshape(received)
+
+
+def numeric_array(data: list[Any], spec: TensorSpec, label: str) -> np.ndarray:
+    """`data` (flat or nested) as an array of the spec's dtype, numbers only: the protocol
+    wants numbers, where numpy would turn the text "3" into 3 and null into NaN. numpy infers
+    a numeric dtype only when every value is a number (text makes a text array, null or an
+    integer beyond 64 bits an object array), so the common case is one C conversion with no
+    Python loop over the values."""
+    try:
+        inferred = np.array(data)
+    except (ValueError, TypeError, OverflowError):  # ragged nesting
+        raise ServeError(
+            422, f"{label}: data holds values that are not {spec.datatype} numbers"
+        ) from None
+    if inferred.dtype.kind in "biuf":
+        return cast_numbers(inferred, spec, label)
+    if inferred.dtype.kind == "O" and numbers_only(data):
+        try:
+            return np.array(data, dtype=spec.dtype)  # integers beyond 64 bits, checked by numpy
+        except (ValueError, TypeError, OverflowError):
+            pass
+    raise ServeError(422, f"{label}: data must hold {spec.datatype} numbers only")
+
+
+def cast_numbers(array: np.ndarray, spec: TensorSpec, label: str) -> np.ndarray:
+    """`array` as the spec's dtype; integers must fit it (numpy's cast would wrap them)."""
+    dtype = spec.dtype
+    if dtype.kind in "iu" and array.size and array.dtype.kind != "b":
+        info = np.iinfo(dtype)
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ServeError(422, f"{label}: data holds NaN or infinity, not {spec.datatype}")
+        if array.min() < info.min or array.max() > info.max:
+            raise ServeError(
+                422, f"{label}: data holds values outside {spec.datatype} [{info.min}, {info.max}]"
+            )
+    return array.astype(dtype, copy=False)
 
 
 def numbers_only(data: list[Any]) -> bool:
