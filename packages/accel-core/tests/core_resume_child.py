@@ -1,10 +1,12 @@
 """A training run for the SIGKILL resume tests (run as a subprocess, killed, resumed).
 
 usage: python core_resume_child.py RUN_DIR [--pause-after-step N] [--pause-in-write N]
+                                   [--averaging]
 
 It checkpoints after every optimizer step and resumes from RUN_DIR's last checkpoint when
 there is one. With a pause flag it prints a marker line and sleeps so the parent can SIGKILL
 it at that exact point: after step N's checkpoint, or in the middle of writing it.
+With --averaging it also keeps an EMA and an SWA of the weights (saved as ema.* and swa.*).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from safetensors.torch import save_file
 import accel.core.checkpoint.store as store
 from accel.core.callbacks import Callback
 from accel.core.callbacks.checkpoint import ModelCheckpoint
+from accel.core.callbacks.ema import EMA
+from accel.core.callbacks.swa import SWA
 from accel.core.runtime import Trainer, seed_everything
 
 
@@ -55,8 +59,12 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--pause-after-step", type=int)
     parser.add_argument("--pause-in-write", type=int)
+    parser.add_argument("--averaging", action="store_true")
     args = parser.parse_args()
     callbacks: list[Any] = [ModelCheckpoint(every_n_steps=1)]
+    averaging = [EMA(decay=0.9, warmup_steps=4), SWA(swa_lr=5e-3, swa_start=1, anneal_epochs=1)]
+    if args.averaging:
+        callbacks.extend(averaging)
     if args.pause_after_step:
         callbacks.append(PauseAfterStep(args.pause_after_step))
     if args.pause_in_write:
@@ -78,7 +86,14 @@ def main() -> None:
         scheduler=scheduler,
         resume="auto",
     )
-    save_file(model.state_dict(), str(args.run_dir / "final.safetensors"))
+    final = dict(model.state_dict())
+    if args.averaging:
+        for callback in averaging:
+            assert callback.averaged is not None
+            for key, value in callback.averaged.module.state_dict().items():
+                final[f"{callback.weights_name}.{key}"] = value
+            final[f"{callback.weights_name}.n_averaged"] = callback.averaged.n_averaged
+    save_file(final, str(args.run_dir / "final.safetensors"))
     print("DONE", flush=True)
 
 

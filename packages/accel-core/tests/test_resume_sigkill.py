@@ -107,3 +107,30 @@ def test_sigkill_during_a_checkpoint_write_keeps_the_previous_one_loadable(
     assert any(p.name.startswith(".tmp-") for p in (tmp_path / "checkpoints").iterdir()), note
     assert_same(reference, final_weights(tmp_path, start(tmp_path)), note)
     assert not any(p.name.startswith(".tmp-") for p in (tmp_path / "checkpoints").iterdir())
+
+
+@pytest.fixture(scope="module")
+def averaged_reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, torch.Tensor]:
+    """Final raw, EMA and SWA weights of an uninterrupted run with EMA and SWA."""
+    run = tmp_path_factory.mktemp("averaged-reference")
+    return final_weights(run, start(run, "--averaging"))
+
+
+@pytest.mark.slow
+def test_ema_and_swa_resume_bit_identical_after_sigkill(
+    tmp_path: Path, averaged_reference: dict[str, torch.Tensor]
+) -> None:
+    # killed in epoch 1 or 2: EMA under way, SWA begun (its LR, its average) or about to
+    seed = random.randrange(10**6)
+    step = random.Random(seed).choice(range(STEPS_PER_EPOCH + 1, 3 * STEPS_PER_EPOCH))
+    note = f"random seed {seed}: killed after step {step}"
+
+    kill_at(start(tmp_path, "--averaging", "--pause-after-step", str(step)), "PAUSED")
+    manifest, _ = load_checkpoint(tmp_path)
+    averaged = step >= 2 * STEPS_PER_EPOCH  # SWA averages at the last step of epoch 1 on
+    assert set(manifest["weights"]) == {"raw", "ema", *(["swa"] if averaged else [])}, note
+    assert manifest["default_weights"] == "ema", note
+    resumed = final_weights(tmp_path, start(tmp_path, "--averaging"))
+    assert any(k.startswith("swa.") for k in averaged_reference)
+    assert int(averaged_reference["swa.n_averaged"]) == EPOCHS - 1  # epochs 1 and 2
+    assert_same(averaged_reference, resumed, note)

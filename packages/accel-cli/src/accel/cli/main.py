@@ -17,8 +17,10 @@ from accel.cli.commands import add as add_command
 from accel.cli.commands import analyze_data, analyze_model
 from accel.cli.commands import testing as test_command
 from accel.cli.commands import train as train_command
+from accel.cli.commands.checkpoint import checkpoint_app
 from accel.cli.commands.configure import configure_app
 from accel.cli.commands.pipeline import pipeline_app
+from accel.cli.commands.tune import tune_app
 from accel.cli.lazy_group import AccelGroup
 from accel.cli.registry_command import registry_app
 from accel.cli.versions import installed_accel_versions
@@ -46,6 +48,8 @@ app.command(
 )(add_command.add)
 app.add_typer(configure_app, name="configure")
 app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(checkpoint_app, name="checkpoint")
+app.add_typer(tune_app, name="tune")
 app.command(
     "analyze-model",
     help=analyze_model.HELP,

@@ -21,7 +21,9 @@ GROUPS: tuple[str, ...] = tuple(GROUP_KINDS)
 COMPONENT_GROUPS: tuple[str, ...] = ("model", "data", "optimizer", "scheduler", "loss", "tracker")
 
 # Top-level keys a composed config may hold.
-TOP_LEVEL_KEYS: tuple[str, ...] = (*GROUPS, "seed", "metrics", "ckpt", "resume", "threads")
+TOP_LEVEL_KEYS: tuple[str, ...] = (
+    *GROUPS, "seed", "metrics", "ckpt", "resume", "threads", "weights"
+)  # fmt: skip
 
 PRIMARY_PACKAGED = "accel"
 PRIMARY_PROJECT = "main"

@@ -19,7 +19,7 @@ from accel.core.errors import ConfigError
 
 RUN_DIR_KEY = "trainer.run_dir"
 # Trainer arguments that are not loop or engine options (checked by the Trainer itself).
-TRAINER_ONLY_KEYS = ("default_callbacks", "engine", "devices")
+TRAINER_ONLY_KEYS = ("default_callbacks", "engine", "devices", "gradient_checkpointing")
 
 
 @dataclass(frozen=True)

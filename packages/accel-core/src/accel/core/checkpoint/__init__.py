@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from accel.core.checkpoint.codec import CheckpointError, TensorStore, decode, encode
+from accel.core.checkpoint.migrate import FORMAT_VERSION
 from accel.core.checkpoint.store import (
     FORMAT,
     list_checkpoints,
@@ -30,10 +31,12 @@ from accel.core.checkpoint.store import (
 from accel.core.registry import build_from_file
 from accel.core.trust import check_file_spec
 
-FORMAT_VERSION = 1
+RAW_WEIGHTS = "raw"
 __all__ = [
+    "FORMAT_VERSION",
     "CheckpointError",
     "checkpoint_section",
+    "chosen_weights",
     "list_checkpoints",
     "load_checkpoint",
     "load_model_state",
@@ -42,6 +45,7 @@ __all__ = [
     "rebuild_model",
     "resolve_checkpoint",
     "save_checkpoint",
+    "weight_names",
 ]
 
 
@@ -61,8 +65,18 @@ def save_checkpoint(
     *,
     config: Mapping[str, Any] | None = None,
     model_class: str | None = None,
+    weights: Mapping[str, list[str]] | None = None,
+    default_weights: str | None = None,
+    point_last: bool = True,
 ) -> Path:
-    """Write `state` (model under "model", plus anything else) as checkpoint `directory/name`."""
+    """Write `state` (model under "model", plus anything else) as checkpoint `directory/name`.
+
+    `weights` names further weight sets by their key path in `state` (`{"ema": ["callbacks",
+    "EMA", "weights"]}`); `default_weights` is the set used to test and export by default;
+    `point_last=False` leaves `directory/last` alone (a checkpoint made outside a run).
+    """
+    sets = {RAW_WEIGHTS: ["model"]} if "model" in state else {}
+    sets.update({name: list(where) for name, where in (weights or {}).items()})
     store = TensorStore()
     encoded = encode(dict(state), "", store)
     tensors = store.tensors
@@ -74,9 +88,11 @@ def save_checkpoint(
         "versions": versions(),
         "config": dict(config) if config is not None else None,
         "model": {"class": model_class, "spec": (config or {}).get("model")},
+        "weights": sets,
+        "default_weights": default_weights or RAW_WEIGHTS,
         "state": encoded,
     }
-    return write_checkpoint(Path(directory), name, manifest, tensors)
+    return write_checkpoint(Path(directory), name, manifest, tensors, point_last=point_last)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
@@ -106,18 +122,48 @@ def _decoded(
         ) from None
 
 
+def weight_names(manifest: Mapping[str, Any]) -> list[str]:
+    """The weight sets a checkpoint names (`raw`, and `ema`/`swa` when averaged)."""
+    sets = manifest.get("weights")
+    named = [str(k) for k in sets] if isinstance(sets, Mapping) else []
+    return list(dict.fromkeys([RAW_WEIGHTS, *named]))
+
+
+def chosen_weights(manifest: Mapping[str, Any], weights: str | None = None) -> str:
+    """The weight set `weights` names (None or "default": the checkpoint's default)."""
+    if weights in (None, "default"):
+        default = manifest.get("default_weights")
+        return default if isinstance(default, str) else RAW_WEIGHTS
+    assert weights is not None
+    return weights
+
+
 def model_state_dict(
-    manifest: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]
+    manifest: Mapping[str, Any],
+    tensors: Mapping[str, torch.Tensor],
+    weights: str | None = None,
 ) -> dict[str, torch.Tensor]:
-    """The model's weights (a state dict) from a loaded checkpoint."""
-    stored = manifest.get("state")
-    model = stored.get("model") if isinstance(stored, Mapping) else None
-    if model is None:
-        raise CheckpointError(f"checkpoint {manifest.get('path')} holds no model weights")
-    state = _decoded(model, tensors, manifest, "state.model")
+    """The model's weights (a state dict) from a loaded checkpoint: the weight set `weights`
+    (`raw`, `ema`, `swa`; None: the checkpoint's default, i.e. averaged weights if present)."""
+    name = chosen_weights(manifest, weights)
+    stored_sets = manifest.get("weights")
+    sets = {RAW_WEIGHTS: ["model"], **(stored_sets if isinstance(stored_sets, Mapping) else {})}
+    where = sets.get(name)
+    if not isinstance(where, list) or not all(isinstance(k, str) for k in where):
+        raise CheckpointError(
+            f"checkpoint {manifest.get('path')} has no {name!r} weights; it has: "
+            f"{', '.join(weight_names(manifest)) or 'none'}"
+        )
+    node: Any = manifest.get("state")
+    for key in where:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    label = "state." + ".".join(where)
+    if node is None:
+        raise CheckpointError(f"checkpoint {manifest.get('path')} holds no model weights ({label})")
+    state = _decoded(node, tensors, manifest, label)
     if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
         raise CheckpointError(
-            f"checkpoint {manifest.get('path')}: state.model is not a mapping of tensors"
+            f"checkpoint {manifest.get('path')}: {label} is not a mapping of tensors"
         )
     return state
 
@@ -178,8 +224,11 @@ def manifest_source(manifest: Mapping[str, Any]) -> str:
     return f"{manifest.get('path', 'checkpoint')}/manifest.json"
 
 
-def rebuild_model(path: str | os.PathLike[str], *, trust: bool | None = None) -> nn.Module:
-    """Build the model a checkpoint was trained with (from its config) and load its weights.
+def rebuild_model(
+    path: str | os.PathLike[str], *, trust: bool | None = None, weights: str | None = None
+) -> nn.Module:
+    """Build the model a checkpoint was trained with (from its config) and load its weights
+    (`weights`: raw, ema, swa; by default the checkpoint's default, averaged if present).
 
     The stored spec comes from a file: it may name a registered model, not code to import,
     unless `trust` (or `accel.core.trust.trusting_files`) says the file is trusted.
@@ -193,5 +242,5 @@ def rebuild_model(path: str | os.PathLike[str], *, trust: bool | None = None) ->
         )
     source = manifest_source(manifest)
     model = build_from_file("models", spec, source=source, key="model.spec", trust=trust)
-    load_model_state(model, model_state_dict(manifest, tensors), manifest["path"])
+    load_model_state(model, model_state_dict(manifest, tensors, weights), manifest["path"])
     return model

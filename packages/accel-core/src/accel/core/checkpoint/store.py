@@ -21,6 +21,7 @@ from safetensors.torch import load_file
 
 from accel.core.atomic import fsync_path, write_json_atomic
 from accel.core.checkpoint.codec import CheckpointError
+from accel.core.checkpoint.migrate import upgrade_manifest
 from accel.core.checkpoint.safetensors_writer import write_safetensors
 from accel.core.names import is_plain_name
 
@@ -29,15 +30,21 @@ TMP_PREFIX = ".tmp-"
 
 
 def write_checkpoint(
-    directory: Path, name: str, manifest: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]
+    directory: Path,
+    name: str,
+    manifest: Mapping[str, Any],
+    tensors: Mapping[str, torch.Tensor],
+    *,
+    point_last: bool = True,
 ) -> Path:
     """Write checkpoint `directory/name` atomically and point `last` at it; return its path.
 
     A full disk is one CheckpointError naming the folder and the space needed; the previous
-    checkpoint stays whole and `last` keeps pointing at it.
+    checkpoint stays whole and `last` keeps pointing at it. `point_last=False` writes no
+    `last` pointer (a checkpoint made from others, outside a run).
     """
     try:
-        return _write_checkpoint(directory, name, manifest, tensors)
+        return _write_checkpoint(directory, name, manifest, tensors, point_last)
     except OSError as error:
         if error.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
@@ -69,7 +76,11 @@ def read_last(directory: Path) -> str | None:
 
 
 def _write_checkpoint(
-    directory: Path, name: str, manifest: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]
+    directory: Path,
+    name: str,
+    manifest: Mapping[str, Any],
+    tensors: Mapping[str, torch.Tensor],
+    point_last: bool,
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     remove_temporaries(directory)
@@ -91,7 +102,8 @@ def _write_checkpoint(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     fsync_path(directory)
-    write_json_atomic(directory / LAST, {"checkpoint": name})
+    if point_last:
+        write_json_atomic(directory / LAST, {"checkpoint": name})
     return final
 
 
@@ -147,8 +159,9 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[
     return manifest, tensors
 
 
-def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The manifest of the checkpoint at `path` (with `path` set), without reading tensors."""
+def read_manifest(path: str | os.PathLike[str], *, upgrade: bool = True) -> dict[str, Any]:
+    """The manifest of the checkpoint at `path` (with `path` set), without reading tensors,
+    upgraded to the current format version (`upgrade=False`: as stored)."""
     directory = resolve_checkpoint(path)
     try:
         manifest = json.loads((directory / MANIFEST).read_text())
@@ -156,6 +169,8 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {directory} is unreadable: {error}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CheckpointError(f"{directory / MANIFEST} is not an accel checkpoint manifest")
+    if upgrade:  # an older format reads as the current one; a newer one is refused
+        manifest, _ = upgrade_manifest(manifest, str(directory / MANIFEST))
     manifest["path"] = str(directory)
     return manifest
 

@@ -78,7 +78,8 @@ def run_from_config(
         return fit(ctx, trainer)
     if ctx.config.get("checkpoint"):
         manifest, tensors = load_checkpoint(ctx.config["checkpoint"])
-        load_model_state(ctx.model, model_state_dict(manifest, tensors), manifest["path"])
+        weights = model_state_dict(manifest, tensors, ctx.config.get("weights"))
+        load_model_state(ctx.model, weights, manifest["path"])
     loader = ctx.val_loader if stage == "validate" else ctx.test_loader
     if loader is None:
         raise ConfigError(f"data module {ctx.config['data']!r} has no {stage} loader")

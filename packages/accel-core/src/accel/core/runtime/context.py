@@ -28,6 +28,7 @@ SECTIONS: dict[str, tuple[tuple[type, ...], str]] = {
     "tracker": ((str, Mapping, type(None)), "null, a name or a mapping with 'name'"),
     "resume": ((str, type(None)), "null, 'last', 'auto' or a checkpoint path"),
     "checkpoint": ((str, type(None)), "null or a checkpoint path"),
+    "weights": ((str, type(None)), "null (the checkpoint's default), raw, ema or swa"),
 }
 REQUIRED = {
     "fit": ("model", "data", "optimizer", "loss"),

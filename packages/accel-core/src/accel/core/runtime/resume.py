@@ -54,6 +54,18 @@ def collect_state(run: FitRun) -> dict[str, Any]:
     }
 
 
+def weight_sets(run: FitRun) -> tuple[dict[str, list[str]], str]:
+    """Where the callbacks that average weights (EMA, SWA) keep them in the state, and the
+    weights a checkpoint is used with by default: the first averaged set, else the raw ones."""
+    found: dict[str, list[str]] = {}
+    for key, callback in run.callbacks.keyed().items():
+        name = getattr(callback, "weights_name", None)
+        has_weights = getattr(callback, "has_weights", None)
+        if isinstance(name, str) and callable(has_weights) and has_weights():
+            found.setdefault(name, ["callbacks", key, "weights"])
+    return found, next(iter(found), "raw")
+
+
 def restore_state(run: FitRun, path: str | os.PathLike[str]) -> Path:
     """Load the checkpoint at `path` into `run`; RNG states last, so nothing disturbs them."""
     manifest, tensors = load_checkpoint(path)

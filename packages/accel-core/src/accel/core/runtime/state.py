@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,11 @@ class RunState:
     `batch_idx` counts the batches of the current epoch already trained on; `logged` holds the
     step metrics on logging steps (None otherwise, so callbacks skip cheaply); `metrics` holds
     the latest epoch-level and evaluation metrics.
+
+    `evaluate_model(model, prefix)` (set during an evaluation, else None) evaluates another
+    model, e.g. an averaged copy, on the same data with the same loss and metrics, leaving the
+    random number generators untouched; `train_loader` is the fit's training data as given
+    (e.g. for recomputing BatchNorm statistics).
     """
 
     trainer: Any
@@ -40,3 +46,5 @@ class RunState:
     checkpoint_path: Path | None = None
     resumed_from: Path | None = None
     error: BaseException | None = None
+    evaluate_model: Callable[[Any, str], dict[str, float]] | None = None
+    train_loader: Any = None

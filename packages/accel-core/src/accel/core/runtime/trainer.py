@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from accel.core.metrics import build_metrics
 from accel.core.options import EngineOptions, LoopOptions
 from accel.core.protocols import check_protocol
 from accel.core.registry import build
+from accel.core.runtime.activation_checkpointing import enable_checkpointing
 from accel.core.runtime.components import resolve_loss, resolve_optimizer, resolve_scheduler
 from accel.core.runtime.distributed import (
     barrier,
@@ -35,9 +36,10 @@ from accel.core.runtime.resume import (
     check_work_left,
     collect_state,
     restore_state,
+    weight_sets,
 )
 from accel.core.runtime.state import RunState
-from accel.core.seeding import seed_everything, set_deterministic
+from accel.core.seeding import capture_rng, restore_rng, seed_everything, set_deterministic
 
 RESUME_WORDS = ("last", "auto")
 
@@ -73,6 +75,7 @@ class Trainer:
         clip_grad_norm: float | None = None,
         compile: bool = False,
         channels_last: bool = False,
+        gradient_checkpointing: bool = False,
         callbacks: Sequence[Any] | None = None,
         default_callbacks: bool = True,
         tracker: Any = None,
@@ -99,6 +102,12 @@ class Trainer:
         )
         self.engine = _resolve_engine(engine, engine_options)
         check_devices(devices, self.engine)
+        if not isinstance(gradient_checkpointing, bool):
+            raise ConfigError(
+                "trainer.gradient_checkpointing must be true or false, got "
+                f"{gradient_checkpointing!r}"
+            )
+        self.gradient_checkpointing = gradient_checkpointing
         # 3. the run directory
         self.run_dir = Path(self.options.run_dir or time.strftime("runs/%Y%m%d-%H%M%S"))
         # 4. callbacks: the defaults, the user's, and the tracker's
@@ -159,18 +168,57 @@ class Trainer:
         state = collect_state(run)  # every process: it may gather (shards, RNG states)
         path = self.run_dir / "checkpoints" / name
         if self.is_main_process:
+            weights, default = weight_sets(run)
             path = save_checkpoint(
                 path.parent,
                 name,
                 state,
                 config=self.config,
                 model_class=f"{type(run.model).__module__}.{type(run.model).__qualname__}",
+                weights=weights,
+                default_weights=default,
             )
         barrier(self.engine)  # nobody reads or prunes before the main process has written
         run.last_checkpoint = str(path)
         run.state.checkpoint_path = path
         run.callbacks.fire("checkpoint_save", run.state)
         return path
+
+    def release_scheduler(self) -> Any:
+        """Stop stepping the fit's LR scheduler, for a callback that takes the learning rate
+        over (SWA); return the released scheduler (None if there was none). During fit only."""
+        run = self._run
+        if run is None:
+            raise AccelError("release_scheduler works during fit only (from a callback)")
+        plan, run.scheduler = run.scheduler, None
+        return plan.scheduler if plan is not None else None
+
+    def model_evaluator(
+        self, loader: Any, loss_fn: Any, metrics: dict[str, Any]
+    ) -> Callable[[nn.Module, str], dict[str, float]]:
+        """`evaluate_model(model, prefix)`: loss and metrics of another model (an averaged
+        copy) on `loader`, the random number generators left as they were, so an observer
+        such as EMA does not change the raw model's training."""
+
+        def evaluate_model(model: nn.Module, prefix: str) -> dict[str, float]:
+            rng = capture_rng()
+            scratch = RunState(trainer=self, run_dir=self.run_dir, stage="evaluate", model=model)
+            try:
+                return evaluate(
+                    model,
+                    model,
+                    loader,
+                    loss_fn,
+                    metrics,
+                    self.engine,
+                    scratch,
+                    CallbackList([]),
+                    prefix,
+                )
+            finally:
+                restore_rng(rng)
+
+        return evaluate_model
 
     # ---- fit internals ----------------------------------------------------------------------
     def _prepare_fit(
@@ -198,6 +246,8 @@ class Trainer:
             seed = random.SystemRandom().randrange(2**31)
         if self.options.deterministic:
             set_deterministic(True)
+        if self.gradient_checkpointing:  # activations recomputed in backward: less memory
+            enable_checkpointing(model)
         forward, optimizer = self.engine.setup(model, optimizer)
         loader, sampler = make_resumable(train_loader, seed)
         loader = prepare_loader(self.engine, loader, train=True)
@@ -211,6 +261,7 @@ class Trainer:
             batch_size=getattr(train_loader, "batch_size", None),
             in_fit=True,
             has_validation=val_loader is not None,
+            train_loader=train_loader,
         )
         device = getattr(self.engine, "device", torch.device("cpu"))
         return FitRun(
@@ -279,6 +330,7 @@ class Trainer:
     def _validate_in_fit(self, run: FitRun) -> dict[str, float]:
         s = run.state
         s.eval_stage, s.eval_num_batches = "validation", len(run.val_loader)
+        s.evaluate_model = self.model_evaluator(run.val_loader, run.loss_fn, run.metrics)
         run.callbacks.fire("validation_start", s)
         results = evaluate(
             run.forward,
@@ -293,7 +345,7 @@ class Trainer:
         )
         s.metrics.update(results)
         run.callbacks.fire("validation_end", s)
-        s.eval_stage = None
+        s.eval_stage, s.evaluate_model = None, None
         return results
 
     def _resume(self, run: FitRun, resume: str | Path) -> None:
@@ -319,6 +371,7 @@ class Trainer:
         callbacks = CallbackList(rank_callbacks(self.callbacks, self.engine))
         state = RunState(trainer=self, run_dir=self.run_dir, stage=stage, model=model)
         state.eval_stage, state.eval_num_batches = stage, count
+        state.evaluate_model = self.model_evaluator(loader, loss_fn, metric_objs)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         try:
             callbacks.fire(f"{stage}_start", state)
@@ -331,7 +384,7 @@ class Trainer:
             state.error = error
             callbacks.fire("exception", state)
             raise
-        return results
+        return dict(state.metrics)  # with what callbacks added (an averaged model's metrics)
 
 
 def first_batch_error(run: FitRun, error: BaseException) -> ConfigError:
