@@ -12,7 +12,9 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import nox
 
@@ -34,9 +36,23 @@ nox.options.sessions = [
 ]
 
 
-def uv_run(session: nox.Session, *args: str) -> None:
+def uv_run(session: nox.Session, *args: str, **kwargs: Any) -> None:
     """Run a command in the workspace's dev environment (the locked `.venv`)."""
-    session.run("uv", "run", "--locked", "--all-packages", *args, external=True)
+    session.run("uv", "run", "--locked", "--all-packages", *args, external=True, **kwargs)
+
+
+# Tests run in two worker processes (CI has 2 cores and most tests use one thread), a test
+# file's tests on one worker (its module fixtures built once); tests marked `serial` (they
+# time things or measure the machine's load) run afterwards, alone.
+PARALLEL = ("-n", "2", "--dist", "loadfile", "-m", "not serial")
+NO_TESTS = 5  # pytest's exit code when a selection holds no test
+
+
+def pytest_runs(run: Any, session: nox.Session, *paths: str) -> None:
+    """`pytest PATHS` in parallel, then its `serial` tests alone (`run` is session.run or
+    uv_run's equivalent)."""
+    run("pytest", *paths, *PARALLEL, *session.posargs)
+    run("pytest", *paths, "-m", "serial", *session.posargs, success_codes=[0, NO_TESTS])
 
 
 @nox.session(venv_backend="none")
@@ -56,13 +72,13 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
     """Every test of every package plus the cross-package integration tests, in one env."""
-    uv_run(session, "pytest", "packages", "tests", *session.posargs)
+    pytest_runs(partial(uv_run, session), session, "packages", "tests")
 
 
 @nox.session(venv_backend="none")
 def integration(session: nox.Session) -> None:
     """Cross-package end-to-end tests (CLI + cv + compress + mlflow together)."""
-    uv_run(session, "pytest", "tests", *session.posargs)
+    pytest_runs(partial(uv_run, session), session, "tests")
 
 
 def _package_session(package: str) -> None:
@@ -77,7 +93,7 @@ def _package_session(package: str) -> None:
         expected = {"accel-core", package}
         if installed != expected:
             session.error(f"{package} venv holds {sorted(installed)}, not {sorted(expected)}")
-        session.run("pytest", f"packages/{package}/tests", *session.posargs)
+        pytest_runs(session.run, session, f"packages/{package}/tests")
 
     test_package.__doc__ = f"{package}'s tests with only {package} and accel-core installed."
 

@@ -18,6 +18,8 @@ from accel.cli.main import run
 from accel.core.checkpoint import save_checkpoint
 from accel.core.registry import build
 
+pytestmark = pytest.mark.serial  # it times calls: alone, not beside other tests
+
 # A neighbour as a user's machine has them: a torch job multiplying matrices on 2 threads.
 NEIGHBOUR = """
 import time, torch

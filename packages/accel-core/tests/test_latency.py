@@ -10,6 +10,8 @@ import torch
 from accel.core.analysis import compare_latency, measure_latency
 from accel.core.analysis.latency import BUSY_SHARE, MIN_ROUNDS
 
+pytestmark = pytest.mark.serial  # it times calls: alone, not beside other tests
+
 
 class Recorder:
     """A call that sleeps `seconds` and records its name and arguments in a shared log."""
