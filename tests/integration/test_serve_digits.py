@@ -7,11 +7,6 @@ One short training run and one compression, made once for this module; then a re
 from __future__ import annotations
 
 import io
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,26 +18,13 @@ from PIL import Image
 pytestmark = pytest.mark.slow
 
 
-def run_accel(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """`python -m accel.cli ARGS` in `cwd` (as conftest's `accel` fixture, module-scoped here)."""
-    clean = {k: v for k, v in os.environ.items() if k not in ("ACCEL_CONFIGS", "ACCEL_RUN_DIR")}
-    command = [sys.executable, "-m", "accel.cli", *args]
-    return subprocess.run(command, cwd=cwd, env=clean, capture_output=True, text=True, timeout=600)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def int8_digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def int8_digits(tmp_path_factory: pytest.TempPathFactory, accel_session) -> Path:
     """`accel train` (4 epochs) then `accel compress ... --quantize int8` into out/."""
     work = tmp_path_factory.mktemp("tour")
-    train = run_accel(["train", "trainer.max_epochs=4", "trainer.run_dir=run"], work)
+    train = accel_session(["train", "trainer.max_epochs=4", "trainer.run_dir=run"], work)
     assert train.returncode == 0, train.stderr[-2000:]
-    compress = run_accel(
+    compress = accel_session(
         ["compress", "run/checkpoints/last", "--quantize", "int8", "--calib-data", "digits",
          "--eval-data", "digits", "--max-drop", "1", "-o", "out", "-q", "--repeats", "2"],
         work,
@@ -52,24 +34,9 @@ def int8_digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def served(int8_digits: Path) -> Iterator[str]:
-    port = free_port()
-    log = (int8_digits.parent / "serve.log").open("wb")
-    command = [sys.executable, "-m", "accel.cli", "serve", str(int8_digits), "--port", str(port)]
-    env = {k: v for k, v in os.environ.items() if k != "ACCEL_SERVE_TOKEN"}
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        assert process.poll() is None, (int8_digits.parent / "serve.log").read_text()
-        try:
-            if httpx.get(url + "/v2/health/ready").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    yield url
-    process.terminate()
-    assert process.wait(timeout=30) == 0
+def served(int8_digits: Path, serve) -> Iterator[str]:
+    with serve([str(int8_digits)], int8_digits.parent) as url:
+        yield url
 
 
 def digit_png(image: np.ndarray) -> bytes:

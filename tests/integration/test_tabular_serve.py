@@ -7,11 +7,6 @@ the same rows encoded by accel-core's records (the columns travel in both files)
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,28 +18,15 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def run_accel(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """`python -m accel.cli ARGS` in `cwd` (as conftest's `accel` fixture, module-scoped here)."""
-    clean = {k: v for k, v in os.environ.items() if k not in ("ACCEL_CONFIGS", "ACCEL_RUN_DIR")}
-    command = [sys.executable, "-m", "accel.cli", *args]
-    return subprocess.run(command, cwd=cwd, env=clean, capture_output=True, text=True, timeout=600)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def wine_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def wine_model(tmp_path_factory: pytest.TempPathFactory, accel_session) -> Path:
     """A short `accel train data=wine model=mlp`, then `accel compress --export onnx`."""
     work = tmp_path_factory.mktemp("wine")
-    train = run_accel(
+    train = accel_session(
         ["train", "data=wine", "model=mlp", "trainer.max_epochs=3", "trainer.run_dir=run"], work
     )
     assert train.returncode == 0, train.stderr[-2000:]
-    compress = run_accel(
+    compress = accel_session(
         ["compress", "run/checkpoints/last", "--export", "onnx", "-o", "out", "-q",
          "--repeats", "2"],
         work,
@@ -54,32 +36,10 @@ def wine_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def served(wine_model: Path) -> Iterator[str]:
-    port = free_port()
-    log = (wine_model / "serve.log").open("wb")
-    command = [sys.executable, "-m", "accel.cli", "serve", "ckpt=run/checkpoints/last",
-               "out", "--port", str(port), "--no-access-log"]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if k != "ACCEL_SERVE_TOKEN"}
-    process = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=wine_model
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline:
-            assert process.poll() is None, (wine_model / "serve.log").read_text()[-2000:]
-            try:
-                if httpx.get(url + "/v2/health/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        else:
-            raise AssertionError((wine_model / "serve.log").read_text()[-2000:])
+def served(wine_model: Path, serve) -> Iterator[str]:
+    args = ["ckpt=run/checkpoints/last", "out", "--no-access-log"]
+    with serve(args, wine_model) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def raw_rows(count: int) -> list[dict[str, Any]]:
