@@ -85,7 +85,7 @@ def test_accel_test_on_another_csv_takes_the_schema_from_the_checkpoint(
     write_fruit(tmp_path / "new.csv", ["blue", "red"], 200, seed=1)  # no green: red is 2nd
     data = ["data=csv", "data.target=label"]
     trained = accel(["train", *data, "data.path=train.csv", "model=mlp",
-                     "trainer.run_dir=run"], cwd=tmp_path)  # fmt: skip
+                     "trainer.max_epochs=4", "trainer.run_dir=run"], cwd=tmp_path)  # fmt: skip
     assert trained.returncode == 0, trained.stderr[-2000:]
     ckpt = str(tmp_path / "run" / "checkpoints" / "last")
     args = ["test", f"ckpt={ckpt}", *data, "data.path=new.csv"]

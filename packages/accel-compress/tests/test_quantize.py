@@ -12,6 +12,7 @@ from compress_models import TinyResNet
 from accel.compress.artifacts import OnnxModel
 from accel.compress.passes.quantize import Quantize
 from accel.compress.passes.quantize_ort import count_ops
+from accel.compress.recipe import build_recipe
 from accel.compress.verify import accuracy
 from accel.core.errors import ConfigError
 from accel.core.passes import PassContext
@@ -132,3 +133,31 @@ def test_quantize_works_on_an_onnx_file_too(digits, tmp_path) -> None:
     assert result.path != source.path
     assert count_ops(result.path)["QuantizeLinear"] > 0
     assert not any("exported to ONNX first" in n for n in context.reports[-1].notes)
+
+
+def test_without_a_named_backend_a_model_without_convolutions_gets_both_int8_candidates(
+    trained_mlp, digits, tmp_path
+) -> None:
+    from accel.compress.pipeline import compress
+
+    recipe = build_recipe(quantize="int8")
+    recipe["analysis"] = {"batches": [32], "repeats": 2}
+    assert recipe["passes"][-1]["choose"] is True
+    context = PassContext(example_inputs=digits.example, calib_data=digits.calib)
+    result = compress(trained_mlp, recipe, context, tmp_path / "out", quiet=True)
+    step = next(s for s in result.report["steps"] if s["name"] == "quantize")
+    names = [c["candidate"] for c in step["metrics"]["candidates"]]
+    assert names == ["ORT static QDQ", "ORT dynamic MatMul/Gemm"]
+    assert all(c["ms"] > 0 and c["batch"] == 32 for c in step["metrics"]["candidates"])
+    written = count_ops(result.output_dir / "model.onnx")
+    if step["metrics"]["mode"] == "dynamic":  # the chosen one is the one written
+        assert "MatMulInteger" in written or "DynamicQuantizeLinear" in written
+    else:
+        assert "QuantizeLinear" in written
+    assert "## int8 candidates" in (result.output_dir / "report.md").read_text()
+
+
+def test_a_convolution_net_has_no_dynamic_candidate(resnet, digits, tmp_path) -> None:
+    context = context_for(digits, tmp_path)
+    Quantize(choose=True)(resnet, context)
+    assert "candidates" not in context.reports[-1].metrics  # dynamic leaves convs in float

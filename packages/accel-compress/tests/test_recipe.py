@@ -183,6 +183,8 @@ def test_int8_repair_options_reach_the_quantize_pass() -> None:
     default = build_recipe(quantize="int8")["passes"][-1]
     assert "fallback" not in default
     assert "calibration" not in default  # auto: min/max, then percentile/entropy if needed
+    named = build_recipe(quantize="int8", backend="ort")["passes"][-1]
+    assert "choose" not in named  # a backend named: no candidates compared
     chosen = build_recipe(quantize="int8", fallback=False, calibration="entropy", max_drop=0.5)
     assert chosen["passes"][-1] == {
         "name": "quantize",
@@ -190,5 +192,6 @@ def test_int8_repair_options_reach_the_quantize_pass() -> None:
         "mode": "auto",
         "fallback": False,
         "calibration": "entropy",
+        "choose": True,
         "max_drop": 0.5,
     }

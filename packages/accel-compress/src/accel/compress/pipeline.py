@@ -78,6 +78,7 @@ def compress(
     batches = tuple(analysis.get("batches", (1, 32)))
     repeats = int(analysis.get("repeats", 10))
     context.target = recipe.get("target", context.target)
+    context.options["timing_batch"] = max(batches)  # where passes that time candidates time
     progress = Progress(quiet)
     inputs = parity_inputs(context)
     work = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="accel-compress-"))

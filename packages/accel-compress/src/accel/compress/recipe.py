@@ -65,6 +65,7 @@ def build_recipe(
             f"{', '.join(str(c) for c in QUANTIZE_CHOICES[1:])}"
         )
     mode = int8_mode(quantize) if quantize and quantize != "int4" else None
+    choose = backend is None and mode == "auto"  # no backend named: int8 candidates compared
     passes: list[Any] = []
     if merge_branches:
         passes.append("merge_branches")
@@ -77,7 +78,7 @@ def build_recipe(
     elif quantize and backend == "ort":
         passes += [
             {"name": "export", "format": "onnx"},
-            ort_quantize(mode, fallback, max_drop, calibration),
+            ort_quantize(mode, fallback, max_drop, calibration, choose),
         ]
     elif quantize:
         passes.append({"name": "quantize", "backend": backend, "mode": mode})
@@ -98,7 +99,11 @@ def build_recipe(
 
 
 def ort_quantize(
-    mode: str | None, fallback: bool, max_drop: float | None, calibration: str = "auto"
+    mode: str | None,
+    fallback: bool,
+    max_drop: float | None,
+    calibration: str = "auto",
+    choose: bool = False,
 ) -> dict[str, Any]:
     """The ONNX Runtime int8 pass: other calibrations tried, then layers kept in float, when
     int8 breaks the output tolerance or the accuracy budget (`max_drop`), unless `fallback`
@@ -106,6 +111,8 @@ def ort_quantize(
     spec: dict[str, Any] = {"name": "quantize", "backend": "ort", "mode": mode}
     if calibration != "auto":
         spec["calibration"] = calibration
+    if choose:
+        spec["choose"] = True
     if not fallback:
         spec["fallback"] = False
     if max_drop is not None:

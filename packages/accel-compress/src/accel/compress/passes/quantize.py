@@ -58,6 +58,7 @@ class Quantize:
         fallback: bool = True,
         max_drop: float | None = None,
         calibration: str = "auto",
+        choose: bool = False,
     ) -> None:
         if bits not in (4, 8):
             raise ConfigError(f"quantize: bits must be 8 or 4 (weight-only, GPU), got {bits}")
@@ -74,7 +75,7 @@ class Quantize:
         if calibration != "auto" and calibration not in CALIBRATIONS:
             choices = ", ".join(["auto", *CALIBRATIONS])
             raise ConfigError(f"quantize: calibration {calibration!r} is not one of {choices}")
-        self.calibration = calibration
+        self.calibration, self.choose = calibration, choose
         need_backend(backend)
 
     def __call__(self, artifact: Any, context: PassContext) -> Any:
@@ -120,7 +121,53 @@ class Quantize:
                     )
                 if not self.within(error, collapsed, quantized, context):
                     quantized = self._fall_back(report, artifact, quantizer, output, error, context)
+        if self.choose and mode == "static" and linear_only(source.path):
+            self._choose_dynamic(report, artifact, source, quantized, context)
         return self._finish(report, artifact, quantized, context)
+
+    def _choose_dynamic(
+        self,
+        report: PassReport,
+        before: Any,
+        source: OnnxModel,
+        static: OnnxModel,
+        context: PassContext,
+    ) -> None:
+        """A model without convolutions has two int8 candidates: static QDQ (calibrated) and
+        dynamic MatMul/Gemm (activation ranges per batch). Both are checked and timed side by
+        side at the timing batch; dynamic replaces static in `model.int8.onnx` only when it
+        meets the budget and is measured faster on a reliable comparison."""
+        from accel.compress.analysis import compare_latency
+        from accel.compress.signature import batch_of
+
+        inputs, meta = parity_inputs(context), dict(source.meta)
+        path = OrtInt8(
+            source.path, context.workdir() / "int8" / "dynamic", mode="dynamic"
+        ).quantize(context.workdir() / "model.int8.dynamic.onnx")
+        dynamic = OnnxModel(path, meta)
+        static_error = compare_outputs(before, static, inputs)[0]
+        error, collapsed = compare_outputs(before, dynamic, inputs)
+        within = self.within(error, collapsed, dynamic, context)
+        size = int(context.options.get("timing_batch", 32))
+        compared = compare_latency(static, dynamic, batch_of(context.example_inputs, size))
+        faster = compared["speedup"] > CHOOSE_MARGIN and compared.get("reliable", True)
+        report.metrics["candidates"] = [
+            {"candidate": "ORT static QDQ", "output_error": static_error,
+             "ms": compared["before_ms"], "batch": size},
+            {"candidate": "ORT dynamic MatMul/Gemm", "output_error": error,
+             "ms": compared["after_ms"], "batch": size, "within_budget": within},
+        ]  # fmt: skip
+        report.metrics["candidate_comparison"] = compared
+        verdict = "kept static"
+        if within and faster:
+            path.replace(static.path)
+            report.metrics["mode"], verdict = "dynamic", "chose dynamic"
+        why = "" if compared.get("reliable", True) else f" (timings unreliable: {compared['why']})"
+        report.notes.append(
+            f"int8 candidates at batch {size}: static {compared['before_ms']:.2f} ms (error "
+            f"{static_error:.3g}), dynamic {compared['after_ms']:.2f} ms (error {error:.3g}): "
+            f"{verdict}{why}"
+        )
 
     def _quantizer(self, source: OnnxModel, context: PassContext, mode: str, how: str) -> OrtInt8:
         return OrtInt8(
@@ -251,6 +298,16 @@ class Quantize:
     def _finish(self, report: PassReport, before: Any, after: Any, context: PassContext) -> Any:
         record_parity(report, before, after, context, self.tolerance)
         return after
+
+
+CHOOSE_MARGIN = 1.05  # dynamic must be this much faster than static to replace it
+
+
+def linear_only(path: Path) -> bool:
+    """Whether an ONNX model's weighted layers are MatMul/Gemm only (no convolution): the
+    models for which dynamic int8 is a real alternative to static."""
+    ops = count_ops(path)
+    return not any(op in ops for op in FLOAT_OPS) and any(op in ops for op in ("MatMul", "Gemm"))
 
 
 def need_backend(backend: str) -> None:
