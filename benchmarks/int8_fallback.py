@@ -51,7 +51,9 @@ def photos(names: tuple[str, ...], n: int, size: int, seed: int) -> np.ndarray:
         top, left = rng.integers(0, 33, 2)
         crops.append(image[top : top + size, left : left + size])
     x = np.stack(crops).transpose(0, 3, 1, 2)
-    return ((x - MEAN) / STD).astype("float32")
+    # contiguous NCHW, as a DataLoader gives: a transposed view would reach eager torch in
+    # channels-last layout, which its convolutions run faster (2.3x vs 3.8x measured here)
+    return np.ascontiguousarray((x - MEAN) / STD, dtype="float32")
 
 
 def model(seed: int, bn_from: np.ndarray | None) -> torch.nn.Module:
