@@ -146,9 +146,9 @@ def test_without_a_named_backend_a_model_without_convolutions_gets_both_int8_can
     context = PassContext(example_inputs=digits.example, calib_data=digits.calib)
     result = compress(trained_mlp, recipe, context, tmp_path / "out", quiet=True)
     step = next(s for s in result.report["steps"] if s["name"] == "quantize")
-    names = [c["candidate"] for c in step["metrics"]["candidates"]]
+    names = [c["candidate"] for c in step["metrics"]["int8_candidates"]]
     assert names == ["ORT static QDQ", "ORT dynamic MatMul/Gemm"]
-    assert all(c["ms"] > 0 and c["batch"] == 32 for c in step["metrics"]["candidates"])
+    assert all(c["ms"] > 0 and c["batch"] == 32 for c in step["metrics"]["int8_candidates"])
     written = count_ops(result.output_dir / "model.onnx")
     if step["metrics"]["mode"] == "dynamic":  # the chosen one is the one written
         assert "MatMulInteger" in written or "DynamicQuantizeLinear" in written
@@ -160,4 +160,4 @@ def test_without_a_named_backend_a_model_without_convolutions_gets_both_int8_can
 def test_a_convolution_net_has_no_dynamic_candidate(resnet, digits, tmp_path) -> None:
     context = context_for(digits, tmp_path)
     Quantize(choose=True)(resnet, context)
-    assert "candidates" not in context.reports[-1].metrics  # dynamic leaves convs in float
+    assert "int8_candidates" not in context.reports[-1].metrics  # dynamic leaves convs in float

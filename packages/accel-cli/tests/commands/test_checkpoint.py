@@ -123,6 +123,8 @@ def test_average_convert_and_migrate(
     assert cli(["checkpoint", "verify", f"{tmp_path}/soup"]) == 0
     onnx = tmp_path / "m.onnx"
     argv = ["checkpoint", "convert", "ema", "--to", "onnx", "--out", str(onnx)]
+    with trusting_files():
+        model = rebuild_model(here / "ema").eval()  # the EMA weights, as the export's
     if importlib.util.find_spec("onnx") is None or importlib.util.find_spec("onnxruntime") is None:
         line = assert_one_line_error([*argv, "--input-shape", "1,8,8"], capsys)  # accel-cli alone
         assert "needs onnx: pip install onnx" in line
@@ -130,8 +132,6 @@ def test_average_convert_and_migrate(
         assert cli([*argv, "--input-shape", "1,8,8"]) == 0
         import onnxruntime
 
-        with trusting_files():
-            model = rebuild_model(here / "ema").eval()  # the EMA weights, as the export's
         batch = torch.rand(3, 1, 8, 8)
         session = onnxruntime.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
         (out,) = session.run(None, {"input": batch.numpy()})

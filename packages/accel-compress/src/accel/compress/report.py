@@ -111,28 +111,28 @@ def markdown(report: dict[str, Any]) -> str:
     notes += [f"- {report['plot']}"] if report.get("plot") else []
     if notes:
         lines += ["", "## Notes", "", *notes]
-    lines += candidates_section(report.get("steps", []))
+    lines += int8_candidates_section(report.get("steps", []))
     lines += calibration_section(report.get("steps", []))
     lines += fallback_section(report.get("steps", []))
     lines += search_section(report.get("search")) + sensitivity_section(report.get("sensitivity"))
     return "\n".join(lines) + "\n"
 
 
-def candidates_section(steps: list[dict[str, Any]]) -> list[str]:
+def int8_candidates_section(steps: list[dict[str, Any]]) -> list[str]:
     """The int8 candidates compared (static vs dynamic on a model without convolutions)."""
-    step = next((s for s in steps if (s.get("metrics") or {}).get("candidates")), None)
+    step = next((s for s in steps if (s.get("metrics") or {}).get("int8_candidates")), None)
     if step is None:
         return []
     chosen = "ORT dynamic MatMul/Gemm" if step["metrics"].get("mode") == "dynamic" else None
     chosen = chosen or "ORT static QDQ"
-    compared = step["metrics"].get("candidate_comparison") or {}
+    compared = step["metrics"].get("int8_comparison") or {}
     timing = "ok" if compared.get("reliable", True) else f"unreliable: {compared.get('why')}"
     lines = ["", "## int8 candidates", "", f"Timed side by side ({timing}).", ""]
     lines += ["| candidate | output error | ms | batch | chosen |", "|---|---:|---:|---:|---|"]
     lines += [
         f"| {c['candidate']} | {c['output_error']:.3g} | {c['ms']:.2f} | {c['batch']} | "
         f"{'yes' if c['candidate'] == chosen else ''} |"
-        for c in step["metrics"]["candidates"]
+        for c in step["metrics"]["int8_candidates"]
     ]
     return lines
 

@@ -151,13 +151,13 @@ class Quantize:
         size = int(context.options.get("timing_batch", 32))
         compared = compare_latency(static, dynamic, batch_of(context.example_inputs, size))
         faster = compared["speedup"] > CHOOSE_MARGIN and compared.get("reliable", True)
-        report.metrics["candidates"] = [
+        report.metrics["int8_candidates"] = [
             {"candidate": "ORT static QDQ", "output_error": static_error,
              "ms": compared["before_ms"], "batch": size},
             {"candidate": "ORT dynamic MatMul/Gemm", "output_error": error,
              "ms": compared["after_ms"], "batch": size, "within_budget": within},
         ]  # fmt: skip
-        report.metrics["candidate_comparison"] = compared
+        report.metrics["int8_comparison"] = compared
         verdict = "kept static"
         if within and faster:
             path.replace(static.path)
