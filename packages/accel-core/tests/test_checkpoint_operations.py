@@ -135,6 +135,19 @@ def test_average_of_the_last_checkpoints_is_their_mean(run: Path, tmp_path: Path
         last_checkpoints(run, 5)
 
 
+def test_an_ema_style_average_weighs_newer_checkpoints_more(run: Path, tmp_path: Path) -> None:
+    paths = last_checkpoints(run, 3)
+    out = average_checkpoints(paths, tmp_path / "ema-soup", weights="raw", decay=0.5)
+    averaged = model_state_dict(*load_checkpoint(out))
+    parts = [model_state_dict(*load_checkpoint(p), "raw") for p in paths]
+    for key, value in averaged.items():
+        if value.is_floating_point():
+            expected = (0.25 * parts[0][key] + 0.5 * parts[1][key] + parts[2][key]) / 1.75
+            torch.testing.assert_close(value, expected)
+    with pytest.raises(CheckpointError, match=r"--decay must be a number in \(0, 1\], got 0"):
+        average_checkpoints(paths, tmp_path / "bad", decay=0)
+
+
 def test_convert_to_a_state_dict_onnx_and_pt2(run: Path, tmp_path: Path, tiny: None) -> None:
     plain = convert_checkpoint(run, tmp_path / "w.safetensors", to="safetensors", weights="raw")
     assert load_file(str(plain)).keys() == TinyNet().state_dict().keys()

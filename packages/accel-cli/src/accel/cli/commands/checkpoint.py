@@ -99,15 +99,19 @@ def average_command(
     last: int = LAST,
     out: Path = OUT,
     weights: str | None = WEIGHTS,
+    decay: float | None = typer.Option(
+        None, "--decay", help="EMA-style: each older checkpoint weighs DECAY times the next."
+    ),
 ) -> None:
     """Average the weights of a run's last N checkpoints into a new checkpoint.
 
-    A uniform average ("model soup"), written atomically; no resume pointer is touched.
+    Uniform ("model soup"), or EMA-style with --decay; written atomically; no resume pointer
+    is touched.
     """
     from accel.core.checkpoint.average import average_checkpoints, last_checkpoints
 
     paths = last_checkpoints(run, last)
-    written = average_checkpoints(paths, out, weights=weights)
+    written = average_checkpoints(paths, out, weights=weights, decay=decay)
     typer.echo(f"averaged {len(paths)} checkpoints ({', '.join(p.name for p in paths)}): {written}")
 
 

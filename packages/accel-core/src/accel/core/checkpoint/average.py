@@ -1,4 +1,5 @@
-"""Uniform average of several checkpoints' weights (a "model soup" of the last N of a run)."""
+"""Average of several checkpoints' weights (a "model soup" of the last N of a run): uniform, or
+EMA-style, each older checkpoint weighted `decay` times the one after it."""
 
 from __future__ import annotations
 
@@ -38,10 +39,12 @@ def average_checkpoints(
     out: str | os.PathLike[str],
     *,
     weights: str | None = None,
+    decay: float | None = None,
 ) -> Path:
-    """Write checkpoint `out` with the uniform average of the weights of `paths` (their
+    """Write checkpoint `out` with the average of the weights of `paths`, oldest first (their
     default weight set unless `weights` names one); the newest's config describes it.
-    Floating tensors are averaged in float64; integer buffers are the newest's."""
+    Uniform, or with `decay` in (0, 1] EMA-style: checkpoint i of n weighs decay**(n-1-i), the
+    newest 1. Floating tensors are averaged in float64; integer buffers are the newest's."""
     from accel.core.checkpoint import model_state_dict, save_checkpoint
 
     out = Path(out)
@@ -49,10 +52,13 @@ def average_checkpoints(
         raise CheckpointError(f"{out} exists; choose another output (nothing is overwritten)")
     if not paths:
         raise CheckpointError("no checkpoints to average")
+    if decay is not None and (isinstance(decay, bool) or not 0.0 < float(decay) <= 1.0):
+        raise CheckpointError(f"--decay must be a number in (0, 1], got {decay!r}")
+    coefficients = [float(decay or 1.0) ** (len(paths) - 1 - i) for i in range(len(paths))]
     total: dict[str, torch.Tensor] = {}
     dtypes: dict[str, torch.dtype] = {}
     manifest: dict[str, Any] = {}
-    for path in paths:
+    for path, coefficient in zip(paths, coefficients, strict=True):
         manifest, tensors = read_checkpoint(path)
         found = model_state_dict(manifest, tensors, weights)
         check_same_layout(total, found, manifest["path"])
@@ -61,9 +67,10 @@ def average_checkpoints(
             if not value.is_floating_point():
                 total[key] = value  # integer buffers (step counts): the newest's
             else:
-                total[key] = total[key] + value.double() if key in total else value.double()
+                part = value.double() * coefficient
+                total[key] = total[key] + part if key in total else part
     averaged = {
-        k: (v / len(paths)).to(dtypes[k]) if dtypes[k].is_floating_point else v
+        k: (v / sum(coefficients)).to(dtypes[k]) if dtypes[k].is_floating_point else v
         for k, v in total.items()
     }
     state = {"model": averaged, "averaged_from": [str(Path(p)) for p in paths]}
