@@ -14,10 +14,8 @@ Format history:
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -87,8 +85,13 @@ def migrate_checkpoint(
     (default: `<name>-v<FORMAT_VERSION>` beside it); the tensor file is copied unchanged.
     Returns the new path and the versions upgraded from (none: it is current, nothing written).
     """
-    from accel.core.atomic import fsync_path
-    from accel.core.checkpoint.store import MANIFEST, TENSORS, read_manifest
+    from accel.core.checkpoint.store import (
+        MANIFEST,
+        TENSORS,
+        publish_checkpoint,
+        read_manifest,
+        write_manifest,
+    )
 
     stored = read_manifest(path, upgrade=False)
     source = Path(stored.pop("path"))
@@ -99,16 +102,9 @@ def migrate_checkpoint(
     if target.exists():
         raise CheckpointError(f"{target} exists; choose another output (nothing is overwritten)")
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".tmp-{target.name}-"))
-    os.chmod(temp, 0o755)  # mkdtemp makes it private; a checkpoint is shared like any output
-    try:
-        shutil.copyfile(source / TENSORS, temp / TENSORS)
-        (temp / MANIFEST).write_text(json.dumps(upgraded, indent=1, allow_nan=False))
-        for written in (temp / TENSORS, temp / MANIFEST, temp):
-            fsync_path(written)
-        os.rename(temp, target)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
-    fsync_path(target.parent)
-    return target, steps
+
+    def fill(folder: Path) -> None:
+        shutil.copyfile(source / TENSORS, folder / TENSORS)
+        write_manifest(folder, upgraded)
+
+    return publish_checkpoint(target.parent, target.name, fill), steps

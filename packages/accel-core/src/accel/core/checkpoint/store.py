@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -84,27 +84,45 @@ def _write_checkpoint(
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     remove_temporaries(directory)
+
+    def fill(folder: Path) -> None:
+        write_safetensors(str(folder / TENSORS), tensors, {"format": FORMAT})
+        write_manifest(folder, manifest)
+
+    final = publish_checkpoint(directory, name, fill, replace=True)
+    if point_last:
+        write_json_atomic(directory / LAST, {"checkpoint": name})
+    return final
+
+
+def publish_checkpoint(
+    directory: Path, name: str, fill: Callable[[Path], None], *, replace: bool = False
+) -> Path:
+    """`directory/name` made whole or not at all: `fill(folder)` writes the checkpoint's files
+    into a fresh private folder beside it, which is made durable and renamed into place. With
+    `replace`, a stale copy at that name (an interrupted run's) is removed just before the
+    rename; the folder accel made is removed if anything fails."""
     tmp = Path(tempfile.mkdtemp(dir=directory, prefix=f"{TMP_PREFIX}{name}-"))
     os.chmod(tmp, 0o755)  # mkdtemp makes it private; a checkpoint is shared like any output
     try:
-        write_safetensors(str(tmp / TENSORS), tensors, {"format": FORMAT})
-        fsync_path(tmp / TENSORS)
-        with open(tmp / MANIFEST, "w") as handle:
-            json.dump(manifest, handle, indent=1, allow_nan=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        fsync_path(tmp)
+        fill(tmp)
+        for written in (tmp / TENSORS, tmp / MANIFEST, tmp):
+            fsync_path(written)
         final = directory / name
-        if final.exists():  # a stale copy of the same position (from an interrupted run)
+        if replace and final.exists():
             shutil.rmtree(final)
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     fsync_path(directory)
-    if point_last:
-        write_json_atomic(directory / LAST, {"checkpoint": name})
     return final
+
+
+def write_manifest(folder: Path, manifest: Mapping[str, Any]) -> None:
+    """`folder/manifest.json` (strict JSON: no NaN)."""
+    with open(folder / MANIFEST, "w") as handle:
+        json.dump(manifest, handle, indent=1, allow_nan=False)
 
 
 def remove_temporaries(directory: Path) -> None:
