@@ -8,7 +8,14 @@ import pytest
 import torch
 from torch import nn
 
-from accel.core.inference import archive_kind, first_tensor, onnx_session, predictor, to_numpy
+from accel.core.inference import (
+    OnnxPredictor,
+    archive_kind,
+    first_tensor,
+    onnx_session,
+    predictor,
+    to_numpy,
+)
 
 
 class TwoInputs(nn.Module):
@@ -111,6 +118,18 @@ def test_onnx_session_pins_its_threads_and_can_stop_spinning(tmp_path: Path) -> 
     assert quiet.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     with pytest.raises(RuntimeError, match="allow_spinning"):  # not set: ORT's default, spinning
         default.get_session_config_entry("session.intra_op.allow_spinning")
+
+
+def test_an_onnx_predictor_never_spins(tmp_path: Path) -> None:
+    """Predictors run alternated with other work (torch, other candidates): a spinning pool
+    would steal the cores from whatever runs next and skew every side-by-side timing."""
+    pytest.importorskip("onnxruntime")
+    run = predictor(legacy_onnx(tmp_path / "m.onnx"), threads=2)
+    assert isinstance(run, OnnxPredictor)
+    options = run.session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.intra_op_num_threads == 2
+    assert run(torch.randn(2, 3)).shape == (2, 2)
 
 
 def test_an_onnx_session_never_imports_torch(tmp_path: Path) -> None:

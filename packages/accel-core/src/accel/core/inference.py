@@ -87,23 +87,45 @@ def onnx_session(
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+class OnnxPredictor:
+    """An ONNX file as a tensor function (`onnx_predictor`); inputs bind by position.
+
+    Its session never spins (`spinning=False`): a predictor runs between other work — the
+    torch model it is compared with, another candidate, a data loader — and ONNX Runtime's
+    default leaves its pool threads spin-waiting on the cores after each call. Measured on a
+    4-layer BERT at batch 8 on 2 cores (`benchmarks/alternation.py`), torch eager right after a
+    spinning session took 1.67x as long as after a quiet one, so every side-by-side speed-up
+    was inflated by as much; the session itself was not slower without spinning.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        threads: int | None = None,
+        package: str = ORT_PACKAGE,
+    ) -> None:
+        self.path = Path(path)
+        self.session = onnx_session(path, threads=threads, spinning=False, package=package)
+        self.names = [i.name for i in self.session.get_inputs()]
+
+    def __call__(self, inputs: Inputs) -> torch.Tensor:
+        import torch
+
+        tensors = as_tuple(inputs)
+        if len(tensors) != len(self.names):
+            raise ValueError(
+                f"{self.path} takes {len(self.names)} inputs ({self.names}), got {len(tensors)}"
+            )
+        feed = {name: to_numpy(t) for name, t in zip(self.names, tensors, strict=True)}
+        return torch.from_numpy(self.session.run(None, feed)[0])
+
+
 def onnx_predictor(
     path: str | os.PathLike[str], *, threads: int | None = None, package: str = ORT_PACKAGE
 ) -> Predict:
-    """An `onnx_session` on `path` as a tensor function; inputs bind by position."""
-    import torch
-
-    session = onnx_session(path, threads=threads, package=package)
-    names = [i.name for i in session.get_inputs()]
-
-    def run(inputs: Inputs) -> torch.Tensor:
-        tensors = as_tuple(inputs)
-        if len(tensors) != len(names):
-            raise ValueError(f"{path} takes {len(names)} inputs ({names}), got {len(tensors)}")
-        feed = {name: to_numpy(t) for name, t in zip(names, tensors, strict=True)}
-        return torch.from_numpy(session.run(None, feed)[0])
-
-    return run
+    """An `OnnxPredictor` on `path`."""
+    return OnnxPredictor(path, threads=threads, package=package)
 
 
 def archive_kind(path: str | os.PathLike[str]) -> str:
@@ -189,6 +211,8 @@ def predictor(model: Any, *, threads: int | None = None, trust: bool | None = No
         if path.suffix == ".onnx":
             return onnx_predictor(path, threads=threads)
         if path.suffix == ".pt2":
-            return torch_predictor(open_program(path, trust=trust).module())
+            from accel.core.program_module import program_module
+
+            return torch_predictor(program_module(open_program(path, trust=trust)))
         raise ValueError(f"{path}: expected an .onnx or .pt2 file, or a torch module")
     return torch_predictor(model)
