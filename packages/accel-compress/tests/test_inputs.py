@@ -141,6 +141,36 @@ def test_bert_with_no_flags_is_verified_dynamic_int8(bert, tmp_path: Path) -> No
     assert np.linalg.norm(got - want) / np.linalg.norm(want) <= 0.05
 
 
+def test_a_program_exported_with_keyword_inputs_compresses(bert, tmp_path: Path) -> None:
+    """`torch.export.export(model, (), {"input_ids": ..., "attention_mask": ...})`, the usual
+    way to export a Hugging Face model: once refused ("kwarg keyword mismatch")."""
+    import onnxruntime
+
+    model = bert[0]
+    ids, mask = torch.randint(0, 1000, (2, 16)), torch.ones(2, 16, dtype=torch.long)
+    batch = Dim("batch")
+    program = torch.export.export(
+        model,
+        (),
+        {"input_ids": ids, "attention_mask": mask},
+        dynamic_shapes={"input_ids": {0: batch}, "attention_mask": {0: batch}},
+    )
+    torch.export.save(program, str(tmp_path / "bert.pt2"))
+    out = tmp_path / "out"
+    result, report = compress(tmp_path / "bert.pt2", "--quantize", "int8", "-o", out)
+    assert report["final"]["metrics"]["mode"] == "dynamic", result.output
+    assert [i["name"] for i in report["inputs"]["inputs"]] == ["input_ids", "attention_mask"]
+    session = onnxruntime.InferenceSession(str(out / "model.onnx"))
+    assert [i.name for i in session.get_inputs()] == ["input_ids", "attention_mask"]
+    assert batch_dims(out / "model.onnx")[0] not in (1, 2)  # still dynamic
+    ids = torch.randint(0, 1000, (3, 16), generator=torch.Generator().manual_seed(2))
+    got = session.run(None, {"input_ids": ids.numpy(), "attention_mask": np.ones((3, 16))
+                             .astype("int64")})[0]  # fmt: skip
+    with torch.no_grad():
+        want = model(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
+    assert np.linalg.norm(got - want.numpy()) / np.linalg.norm(want.numpy()) <= 0.05
+
+
 def test_named_npz_calibrates_static_int8_of_two_integer_inputs(tmp_path: Path) -> None:
     ids, mask = torch.randint(0, 50, (4, 12)), torch.ones(4, 12, dtype=torch.long)
     path = save_program(Tokens(), (ids, mask), ({0: Dim("b")}, {0: Dim("b")}), tmp_path / "t.pt2")

@@ -32,6 +32,22 @@ def test_a_pt2_program_keeps_its_dynamic_batch(tmp_path: Path) -> None:
     np.testing.assert_allclose(out, model(torch.from_numpy(x)).detach().numpy(), rtol=1e-5)
 
 
+def test_a_pt2_program_exported_with_keyword_inputs_is_served(tmp_path: Path) -> None:
+    """`torch.export.export(model, (), {"x": ...})` (how Hugging Face models are exported): its
+    module refuses positional inputs, which is how the runner feeds it."""
+    model = Small().eval()
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    x = torch.randn(2, 4)
+    program = torch.export.export(model, (), {"x": x}, dynamic_shapes={"x": {0: batch}})
+    torch.export.save(program, str(tmp_path / "model.pt2"))
+    loaded = open_model(tmp_path / "model.pt2", threads=1)
+    (spec,) = loaded.runner.inputs
+    assert (spec.name, spec.shape) == ("x", (None, 4))
+    rows = np.random.default_rng(1).random((3, 4), dtype=np.float32)
+    out = loaded.runner.run({"x": rows})["output"]
+    np.testing.assert_allclose(out, model(torch.from_numpy(rows)).detach().numpy(), rtol=1e-5)
+
+
 def test_a_checkpoint_is_rebuilt_through_the_registry(tmp_path: Path) -> None:
     model = Small()
     config = {"model": {"name": "serve_test_small"}}

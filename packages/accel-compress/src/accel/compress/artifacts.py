@@ -74,10 +74,13 @@ def is_torch(artifact: Any) -> bool:
 
 
 def is_program_module(model: Any) -> bool:
-    """True for the module of a loaded `torch.export` program (it refuses `.eval()`)."""
+    """True for the module of a loaded `torch.export` program (it refuses `.eval()`), also one
+    exported with keyword inputs (accel-core's `KeywordProgram`)."""
     from torch.export._unlift import _StatefulGraphModule
 
-    return isinstance(model, _StatefulGraphModule)
+    from accel.core.program_module import is_keyword_program
+
+    return isinstance(model, _StatefulGraphModule) or is_keyword_program(model)
 
 
 def load_program(path: Path, *, trust: bool | None = None) -> Any:
@@ -114,10 +117,11 @@ class Runner:
     def _make(self) -> Any:
         from accel.compress.extras import package
         from accel.core.inference import onnx_predictor, torch_predictor
+        from accel.core.program_module import program_module
 
         if isinstance(self.artifact, OnnxModel):
             ort = package("ort")  # what a missing ONNX Runtime says to install
             return onnx_predictor(self.artifact.path, threads=self.threads, package=ort)
         if isinstance(self.artifact, ExportedModel):
-            return torch_predictor(load_program(self.artifact.path).module())
+            return torch_predictor(program_module(load_program(self.artifact.path)))
         return torch_predictor(self.artifact)

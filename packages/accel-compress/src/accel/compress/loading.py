@@ -65,8 +65,9 @@ def load_model(path: str | Path, *, arch: str | None = None, trust: bool | None 
         return load_torchscript(path, trust)
     if kind == "export":
         from accel.compress.artifacts import load_program
+        from accel.core.program_module import program_module
 
-        return load_program(path, trust=trust).module()
+        return program_module(load_program(path, trust=trust))
     return from_pickle_file(path, arch, trust)
 
 

@@ -174,6 +174,7 @@ def open_pt2(path: Path, *, threads: int, trust: bool) -> Runner:
     """A `torch.export` program through accel-core's checked loader; its inputs from the
     program's placeholders (dynamic dimensions stay dynamic)."""
     from accel.core.inference import open_program
+    from accel.core.program_module import program_module
 
     program = open_program(path, trust=trust)
     user = set(program.graph_signature.user_inputs)
@@ -186,7 +187,8 @@ def open_pt2(path: Path, *, threads: int, trust: bool) -> Runner:
             raise ModelLoadError(f"{path}: input {node.name!r} is not a tensor")
         shape = tuple(d if isinstance(d, int) else None for d in value.shape)
         inputs.append(torch_spec(node.name, value.dtype, shape))
-    return torch_runner(program.module(), tuple(inputs), platform="pytorch_pt2", threads=threads)
+    module = program_module(program)
+    return torch_runner(module, tuple(inputs), platform="pytorch_pt2", threads=threads)
 
 
 def open_torchscript(

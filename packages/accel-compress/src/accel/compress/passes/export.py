@@ -30,6 +30,7 @@ from accel.compress.signature import (
 )
 from accel.core.errors import ConfigError
 from accel.core.passes import PassContext
+from accel.core.program_module import KeywordProgram
 
 FORMATS = ("onnx", "pt2")
 
@@ -101,9 +102,17 @@ def dynamic_shapes(model: Any, args: tuple[torch.Tensor, ...], signature: Signat
 def trace_program(
     model: nn.Module, example: Inputs, signature: Signature | None = None
 ) -> torch.export.ExportedProgram:
-    """`torch.export` of `model` on `example` with the dynamic dims of `dynamic_shapes`."""
+    """`torch.export` of `model` on `example` with the dynamic dims of `dynamic_shapes`; a
+    program exported with keyword inputs is exported again with the same keywords (so its
+    inputs keep their names in ONNX and in the new program)."""
     args = as_tuple(export_example(model, example))
     shapes = dynamic_shapes(model, args, signature)
+    if isinstance(model, KeywordProgram):
+        count, names = model.positional, model.keywords
+        kwargs = dict(zip(names, args[count:], strict=True))
+        return torch.export.export(
+            model.program, args[:count], kwargs=kwargs, dynamic_shapes=shapes
+        )
     return torch.export.export(set_eval(model), args, dynamic_shapes=shapes)
 
 
