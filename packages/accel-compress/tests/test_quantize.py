@@ -8,6 +8,7 @@ import onnx
 import pytest
 import torch
 from compress_models import TinyResNet
+from torch import nn
 
 from accel.compress.artifacts import OnnxModel
 from accel.compress.passes.quantize import Quantize
@@ -161,3 +162,40 @@ def test_a_convolution_net_has_no_dynamic_candidate(resnet, digits, tmp_path) ->
     context = context_for(digits, tmp_path)
     Quantize(choose=True)(resnet, context)
     assert "int8_candidates" not in context.reports[-1].metrics  # dynamic leaves convs in float
+
+
+@pytest.mark.parametrize("calibration", ["percentile", "entropy"])
+def test_histogram_calibrations_take_a_loaders_smaller_last_batch(
+    calibration: str, tmp_path: Path
+) -> None:
+    """Batches of 8, 8 and 4 (a loader's last one is smaller): ONNX Runtime's histogram
+    calibrators stack every batch and once failed ("inhomogeneous shape")."""
+    from accel.compress.passes.export import export_onnx
+    from accel.compress.passes.quantize_ort import OrtInt8, int8_nodes
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 3)).eval()
+    source = export_onnx(model, torch.rand(2, 1, 8, 8), tmp_path / "m.onnx")
+    data = [torch.rand(8, 1, 8, 8), torch.rand(8, 1, 8, 8), torch.rand(4, 1, 8, 8)]
+    quantizer = OrtInt8(source, tmp_path / "q", mode="static", data=data, calibration=calibration)
+    output = quantizer.quantize(tmp_path / "int8.onnx")
+    assert int8_nodes(output, "static")
+
+
+def test_int8_weights_are_7_bit_where_the_cpus_kernels_saturate(tmp_path: Path) -> None:
+    """x86 without VNNI adds u8 x s8 products into a saturating int16: ONNX Runtime's kernels
+    clip unless weights use 7 bits (a GRU's error went 0.005 -> 0.16). Elsewhere: 8 bits."""
+    import numpy as np
+    from onnx import numpy_helper
+
+    from accel.compress.passes.export import export_onnx
+    from accel.compress.passes.quantize_ort import OrtInt8, saturates
+
+    assert not saturates("arm64")
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4)).eval()
+    source = export_onnx(model, torch.rand(2, 16), tmp_path / "m.onnx")
+    output = OrtInt8(source, tmp_path / "q", mode="dynamic").quantize(tmp_path / "int8.onnx")
+    weights = [numpy_helper.to_array(t) for t in onnx.load(str(output)).graph.initializer]
+    largest = max(int(np.abs(w.astype(np.int32)).max()) for w in weights if w.dtype == np.int8)
+    assert largest <= 64 if saturates("x86") else largest == 127

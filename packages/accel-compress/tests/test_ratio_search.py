@@ -26,18 +26,23 @@ def context_for(digits, train: bool = True) -> PassContext:
 
 def test_bisection_moves_up_within_budget_and_down_beyond(resnet, digits) -> None:
     """A 4.5-point budget on the trained TinyResNet (99.2 %), each candidate fine-tuned for
-    one epoch: 0.45 loses about 9.9 points (down), 0.225 about 0.6 (up), 0.3375 about 3.0
-    (up) and 0.3938 about 6.0 (over). Each outcome is 1.5 points or more from the budget."""
+    one epoch: 0.45 loses about 9 points (down), 0.225 about 0.5 (up), 0.3375 about 3 (up);
+    0.3938 lost 6.0 on one CPU and 3.0 on another (float sums differ by CPU), so its verdict
+    is checked against its own drop rather than fixed."""
     result = search_ratio(resnet, context_for(digits), max_drop=4.5, steps=4, epochs=1)
     ratios = [c["ratio"] for c in result.candidates]
     assert ratios == [0.45, 0.225, 0.3375, 0.3938]
     for previous, current in zip(result.candidates, ratios[1:], strict=False):
         assert (current > previous["ratio"]) == previous["meets_budget"]
-    assert [c["meets_budget"] for c in result.candidates] == [False, True, True, False]
+    for candidate in result.candidates:
+        assert candidate["meets_budget"] == (candidate["drop"] <= 4.5)
+    assert [c["meets_budget"] for c in result.candidates[:3]] == [False, True, True]
     assert all(c["finetuned"] for c in result.candidates)
     assert result.met_budget is True
-    assert result.ratio == 0.3375  # the largest within budget: not the last, not the best
-    assert result.accuracy == result.candidates[2]["accuracy"]
+    within = [c for c in result.candidates if c["meets_budget"]]
+    largest = max(within, key=lambda c: c["ratio"])
+    assert result.ratio == largest["ratio"]  # the largest within budget, not the most accurate
+    assert result.accuracy == largest["accuracy"]
     assert accuracy(result.model, digits.test) == pytest.approx(result.accuracy)
 
 

@@ -366,8 +366,8 @@ def run_command(flags: CompressFlags) -> None:
     context = prepare(options, model, plan)
     if quantizes_dynamically(recipe, context):
         say(
-            "note: no --calib-data: int8 covers Linear/MatMul only (dynamic); convolutions stay "
-            "float. Pass --calib-data NAME|PATH to quantize them.",
+            "note: no --calib-data: int8 covers Linear/MatMul and embeddings (dynamic); "
+            "convolutions stay float. Pass --calib-data NAME|PATH to quantize them.",
             err=True,
         )
     if plan.note:

@@ -32,9 +32,10 @@ class Quantize:
     """int8 quantization for the target runtime.
 
     - `backend="ort"`: the model becomes (or is) ONNX; `mode="static"` calibrates on real data
-      (QDQ, per-channel weights), `mode="dynamic"` quantizes MatMul/Gemm only, `mode="auto"`
-      picks static when calibration data is given, else dynamic (convolutions stay float): the
-      choice is `accel.compress.options.int8_mode`'s, the one place that makes it.
+      (QDQ, per-channel weights), `mode="dynamic"` quantizes MatMul/Gemm and embeddings,
+      `mode="auto"` picks static when calibration data is given, else dynamic (convolutions
+      stay float): the choice is `accel.compress.options.int8_mode`'s, the one place that
+      makes it.
     - `backend="pt2e"`: `torch.export` + X86InductorQuantizer (static, calibrated) + torch.compile.
     - `backend="torchao"`: int8 dynamic activations and weights for `nn.Linear` (+ torch.compile);
       `bits=4`: int4 weight-only, on a CUDA GPU only (no CPU gain, see TOOLCHAIN-FACTS).
@@ -109,6 +110,12 @@ class Quantize:
         first = "minmax" if self.calibration == "auto" else self.calibration
         quantizer = self._quantizer(source, context, mode, first)
         output = quantizer.quantize(context.workdir() / "model.int8.onnx")
+        report.metrics["weight_bits"] = 7 if quantizer.reduce_range else 8
+        if quantizer.reduce_range:
+            report.notes.append(
+                "7-bit int8 weights: this CPU has no VNNI, and its int8 kernels saturate "
+                "with full 8-bit weights (ONNX Runtime's reduce_range)"
+            )
         if mode != "static":
             note_float_ops(report, output)
         quantized = OnnxModel(output, dict(source.meta))
@@ -142,7 +149,10 @@ class Quantize:
 
         inputs, meta = parity_inputs(context), dict(source.meta)
         path = OrtInt8(
-            source.path, context.workdir() / "int8" / "dynamic", mode="dynamic"
+            source.path,
+            context.workdir() / "int8" / "dynamic",
+            mode="dynamic",
+            target=context.target,
         ).quantize(context.workdir() / "model.int8.dynamic.onnx")
         dynamic = OnnxModel(path, meta)
         static_error = compare_outputs(before, static, inputs)[0]
@@ -323,10 +333,24 @@ def note_float_ops(report: PassReport, path: Any) -> None:
     ops = count_ops(path)
     left = {op: n for op, n in ops.items() if op in FLOAT_OPS}
     report.metrics["quantized_ops"] = {k: v for k, v in ops.items() if "Integer" in k}
+    tables = int8_tables(path)
+    if tables:
+        report.metrics["quantized_embeddings"] = tables
     if left:
         kept = ", ".join(f"{n} {op}" for op, n in left.items())
         report.metrics["float_ops"] = left
         report.notes.append(
             f"no calibration data: {kept} layer(s) kept in float (dynamic int8 covers "
-            "MatMul/Gemm only); pass --calib-data NAME|PATH to quantize them statically"
+            "MatMul/Gemm and embeddings only); pass --calib-data NAME|PATH to quantize them "
+            "statically"
         )
+
+
+def int8_tables(path: Any) -> int:
+    """Embedding lookups (Gather) whose table a dynamic int8 model stores in 8 bits."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    eight_bit = {onnx.TensorProto.INT8, onnx.TensorProto.UINT8}
+    tables = {t.name for t in graph.initializer if t.data_type in eight_bit}
+    return sum(n.op_type == "Gather" and n.input[0] in tables for n in graph.node)
