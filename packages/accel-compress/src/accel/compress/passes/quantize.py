@@ -350,7 +350,6 @@ def int8_tables(path: Any) -> int:
     """Embedding lookups (Gather) whose table a dynamic int8 model stores in 8 bits."""
     import onnx
 
-    graph = onnx.load(str(path), load_external_data=False).graph
-    eight_bit = {onnx.TensorProto.INT8, onnx.TensorProto.UINT8}
-    tables = {t.name for t in graph.initializer if t.data_type in eight_bit}
-    return sum(n.op_type == "Gather" and n.input[0] in tables for n in graph.node)
+    from accel.compress.passes.quantize_ort import int8_lookups
+
+    return len(int8_lookups(onnx.load(str(path), load_external_data=False).graph))

@@ -246,12 +246,11 @@ def int8_nodes(path: Path, mode: str) -> list[str]:
 
     graph = onnx.load(str(path), load_external_data=False).graph
     if mode != "static":
-        eight_bit = {onnx.TensorProto.INT8, onnx.TensorProto.UINT8}
-        tables = {t.name for t in graph.initializer if t.data_type in eight_bit}
+        lookups = set(int8_lookups(graph))
         return [
             n.name.removesuffix("_quant")
             for n in graph.node
-            if "Integer" in n.op_type or (n.op_type == "Gather" and n.input[0] in tables)
+            if "Integer" in n.op_type or n.name in lookups
         ]
     weights = {t.name for t in graph.initializer}
     dq_of_weight = {
@@ -275,6 +274,15 @@ def int8_nodes(path: Path, mode: str) -> list[str]:
         if activations and all(i in dequantized for i in activations) and requantized:
             names.append(n.name)
     return names
+
+
+def int8_lookups(graph: Any) -> list[str]:
+    """The embedding lookups (Gather nodes) of an ONNX graph whose table is stored in 8 bits."""
+    import onnx
+
+    eight_bit = {onnx.TensorProto.INT8, onnx.TensorProto.UINT8}
+    tables = {t.name for t in graph.initializer if t.data_type in eight_bit}
+    return [n.name for n in graph.node if n.op_type == "Gather" and n.input[0] in tables]
 
 
 QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
