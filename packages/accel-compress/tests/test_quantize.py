@@ -199,3 +199,30 @@ def test_int8_weights_are_7_bit_where_the_cpus_kernels_saturate(tmp_path: Path) 
     weights = [numpy_helper.to_array(t) for t in onnx.load(str(output)).graph.initializer]
     largest = max(int(np.abs(w.astype(np.int32)).max()) for w in weights if w.dtype == np.int8)
     assert largest <= 64 if saturates("x86") else largest == 127
+
+
+def test_dynamic_int8_names_gemms_as_the_float_model_does_and_can_keep_one_float(
+    tmp_path: Path,
+) -> None:
+    """ONNX Runtime's dynamic quantizer renames each Gemm (`<gemm>_MatMul`) before choosing
+    nodes: the float fallback once could neither list a GPT-2's Linears nor keep one float.
+    Weights are per output channel (one scale per column)."""
+    from onnx import numpy_helper
+
+    from accel.compress.passes.export import export_onnx
+    from accel.compress.passes.quantize_ort import OrtInt8
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4)).eval()
+    source = export_onnx(model, torch.rand(2, 16), tmp_path / "m.onnx")
+    gemms = [n.name for n in onnx.load(str(source)).graph.node if n.op_type == "Gemm"]
+    quantizer = OrtInt8(source, tmp_path / "q", mode="dynamic")
+    full = quantizer.quantize(tmp_path / "int8.onnx")
+    assert [layer.node for layer in quantizer.layers(full)] == gemms
+    assert quantizer.int8_layers(full) == gemms
+    graph = onnx.load(str(full)).graph
+    scales = [numpy_helper.to_array(t) for t in graph.initializer if t.name.endswith("_scale")]
+    assert sorted(s.size for s in scales) == [4, 32]
+    mixed = quantizer.quantize(tmp_path / "mixed.onnx", exclude=[gemms[0]])
+    assert quantizer.int8_layers(mixed) == gemms[1:]
+    assert count_ops(mixed)["MatMulInteger"] == 1

@@ -19,7 +19,7 @@ from accel.compress.options import BACKENDS, INT8_MODES, int8_mode
 from accel.compress.passes.export import export_onnx
 from accel.compress.passes.fallback import Layer, Measured, search
 from accel.compress.passes.parity import parity_inputs, record_parity
-from accel.compress.passes.quantize_ort import CALIBRATIONS, OrtInt8, count_ops, int8_nodes
+from accel.compress.passes.quantize_ort import CALIBRATIONS, OrtInt8, count_ops
 from accel.compress.passes.quantize_torch import quantize_pt2e, quantize_torchao
 from accel.compress.verify import TOLERANCES, compare_outputs, within_drop
 from accel.core.errors import ConfigError
@@ -283,7 +283,7 @@ class Quantize:
             )
             return OnnxModel(full, meta)
         Path(found.result.path).replace(full)  # the mixed model takes the all-int8 file's place
-        int8_now = set(int8_nodes(full, quantizer.mode))
+        int8_now = set(quantizer.int8_layers(full))
         report.metrics["float_layers"] = [x.node for x, _ in found.layers if x.node not in int8_now]
         names = ", ".join(f"{layer.node} ({layer.op})" for layer, _ in found.layers[:6])
         more = "" if len(found.layers) <= 6 else f" and {len(found.layers) - 6} more"

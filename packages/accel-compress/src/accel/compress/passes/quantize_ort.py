@@ -106,8 +106,9 @@ class OrtInt8:
     Static: shape inference + optimisation (`quant_pre_process`), then QDQ with per-channel
     weights; the calibration ranges are computed on the first call and cached in `folder`
     (ONNX Runtime's own calibration cache), so later calls only rewrite the graph. Dynamic:
-    MatMul/Gemm weights and embedding tables, never ConvInteger, which is slow on CPUs. Graph
-    nodes are named first where they have no name: the search refers to layers by node name.
+    MatMul/Gemm weights (per output channel) and embedding tables, never ConvInteger, which is
+    slow on CPUs. Graph nodes are named first where they have no name: the search refers to
+    layers by node name.
     """
 
     def __init__(
@@ -143,6 +144,7 @@ class OrtInt8:
         else:
             unnamed = unnamed_nodes(source)
             self.prepared = name_nodes(source, self.prepared) if unnamed else source
+        self.aliases = gemm_aliases(self.prepared) if mode != "static" else {}
 
     def quantize(
         self, output: Path, *, only: Sequence[str] | None = None, exclude: Sequence[str] = ()
@@ -157,7 +159,8 @@ class OrtInt8:
             quantize_static,
         )
 
-        chosen = None if only is None else list(only)
+        chosen = None if only is None else [self.aliases.get(n, n) for n in only]
+        excluded = [self.aliases.get(n, n) for n in exclude]
         with atomic_path(output) as temp, quiet_quantizer():
             if self.mode == "static":
                 activation, weight = activation_types(self.target)
@@ -171,7 +174,7 @@ class OrtInt8:
                     activation_type=activation,
                     weight_type=weight,
                     nodes_to_quantize=chosen,
-                    nodes_to_exclude=list(exclude),
+                    nodes_to_exclude=excluded,
                     calibrate_method=getattr(CalibrationMethod, CALIBRATIONS[self.calibration]),
                     calibration_cache_path=str(self.cache),
                 )
@@ -183,7 +186,8 @@ class OrtInt8:
                     weight_type=QuantType.QInt8,
                     reduce_range=self.reduce_range,
                     nodes_to_quantize=chosen,
-                    nodes_to_exclude=list(exclude),
+                    nodes_to_exclude=excluded,
+                    per_channel=True,
                 )
         return output
 
@@ -195,9 +199,7 @@ class OrtInt8:
         float_graph = onnx.load(str(self.prepared), load_external_data=False).graph
         weights = {t.name: t for t in float_graph.initializer}
         names = set(
-            quantizer_touched(quantized)
-            if self.mode == "static"
-            else int8_nodes(quantized, self.mode)
+            quantizer_touched(quantized) if self.mode == "static" else self.int8_layers(quantized)
         )
         layers = []
         for node in float_graph.node:
@@ -205,6 +207,21 @@ class OrtInt8:
                 extra = sum(3 * numel(weights[i]) for i in node.input if i in weights)
                 layers.append(Layer(node.name, node.op_type, extra))
         return layers
+
+    def int8_layers(self, quantized: Path) -> list[str]:
+        """`int8_nodes` of a model this quantizer wrote, by the float model's node names."""
+        float_name = {alias: name for name, alias in self.aliases.items()}
+        return [float_name.get(n, n) for n in int8_nodes(quantized, self.mode)]
+
+
+def gemm_aliases(path: Path) -> dict[str, str]:
+    """The name ONNX Runtime's dynamic quantizer gives each Gemm: it rewrites a Gemm as a
+    MatMul named `<gemm>_MatMul` (+ Add) before it chooses nodes, so a Gemm is included or
+    excluded only by that name (a GPT-2's every Linear is a Gemm)."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return {n.name: f"{n.name}_MatMul" for n in graph.node if n.op_type == "Gemm"}
 
 
 # Dynamic int8: MatMul/Gemm weights, and embedding tables (Gather of an initializer, stored in
