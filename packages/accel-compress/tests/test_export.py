@@ -83,6 +83,61 @@ def test_a_loaded_export_program_goes_to_onnx_too(model, tmp_path: Path) -> None
     assert torch.allclose(out, model(x5), atol=1e-4)
 
 
+class MaskedAttention(torch.nn.Module):
+    """One self-attention with a padding mask, through `scaled_dot_product_attention`; the
+    mask broadcast over the queries ([batch, 1, 1, keys]) or expanded to every query (as
+    transformers' models do)."""
+
+    def __init__(self, *, expand: bool) -> None:
+        super().__init__()
+        self.qkv, self.heads, self.expand = torch.nn.Linear(16, 48), 2, expand
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        batch, seq, _ = x.shape
+        q, k, v = (
+            t.reshape(batch, seq, self.heads, 8).transpose(1, 2)
+            for t in self.qkv(x).chunk(3, dim=-1)
+        )
+        keep = mask[:, None, None, :].bool()
+        keep = keep.expand(batch, 1, seq, seq) if self.expand else keep
+        out = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=keep)
+        return out.transpose(1, 2).reshape(batch, seq, 16)
+
+
+@pytest.mark.parametrize(("expand", "opset"), [(True, 23), (False, 18)])
+def test_a_program_with_attention_is_exported_with_one_attention_node(
+    expand: bool, opset: int, tmp_path: Path
+) -> None:
+    """Opset 23's Attention (one fused kernel in ONNX Runtime) where the program calls
+    scaled-dot-product attention; the padding mask still applies. ONNX Runtime's kernel
+    rejects a mask that broadcasts over the queries: that model is written at opset 18 (the
+    attention spelled out), and so is a program without attention."""
+    torch.manual_seed(0)
+    model = MaskedAttention(expand=expand).eval()
+    x, mask = torch.randn(2, 6, 16), torch.tensor([[1] * 6, [1] * 4 + [0] * 2])
+    batch = torch.export.Dim("batch", min=1)
+    program = torch.export.export(model, (x, mask), dynamic_shapes=({0: batch}, {0: batch}))
+    torch.export.save(program, str(tmp_path / "m.pt2"))
+    loaded = torch.export.load(str(tmp_path / "m.pt2")).module()
+    result = Export("onnx")(loaded, PassContext(example_inputs=(x, mask), output_dir=tmp_path))
+    proto = onnx.load(str(result.path))
+    assert [n.op_type for n in proto.graph.node].count("Attention") == (opset == 23)
+    assert {o.domain: o.version for o in proto.opset_import}[""] == opset
+    session = ort.InferenceSession(str(result.path), providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    x3, mask3 = torch.randn(3, 6, 16), torch.tensor([[1] * 6, [1] * 2 + [0] * 4, [1] * 5 + [0]])
+    out = session.run(None, dict(zip(names, (x3.numpy(), mask3.numpy()), strict=True)))[0]
+    assert torch.allclose(torch.from_numpy(out), model(x3, mask3), atol=1e-5)
+    if expand:
+        return
+    plain = torch.export.export(TinyResNet().eval(), (torch.randn(2, 1, 8, 8),))
+    torch.export.save(plain, str(tmp_path / "plain.pt2"))
+    cnn = torch.export.load(str(tmp_path / "plain.pt2")).module()
+    context = PassContext(example_inputs=torch.randn(2, 1, 8, 8), output_dir=tmp_path / "cnn")
+    opsets = onnx.load(str(Export("onnx")(cnn, context).path)).opset_import
+    assert {o.domain: o.version for o in opsets}[""] == 18
+
+
 def test_a_loaded_export_program_cannot_be_pruned(model, tmp_path: Path) -> None:
     from accel.compress.passes.prune import Prune
 

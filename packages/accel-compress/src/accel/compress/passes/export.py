@@ -198,21 +198,61 @@ def dynamic_axes(
 def export_onnx_dynamo(model: nn.Module, example: Inputs, path: Path) -> Path:
     """ONNX of a loaded `torch.export` program's module (the legacy exporter refuses those):
     re-exported with the program's own dynamic dims, then written as one file (weights
-    embedded) without the exporter's annotations (see `drop_annotations`)."""
+    embedded) without the exporter's annotations (see `drop_annotations`). Opset 18, or 23
+    where the program calls scaled-dot-product attention and ONNX Runtime runs the result
+    on the example (see `ATTENTION_OPSET`)."""
+    program = trace_program(model, example)
+    if uses_attention(program):
+        write_program_onnx(program, path, ATTENTION_OPSET)
+        if runs_in_onnxruntime(path, export_example(model, example)):
+            return path
+    return write_program_onnx(program, path, 18)
+
+
+def write_program_onnx(program: torch.export.ExportedProgram, path: Path, opset: int) -> Path:
     import onnx
 
-    program = trace_program(model, example)
     with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         draft = Path(folder) / "model.onnx"
         quiet_onnx_logs()
-        torch.onnx.export(program, f=str(draft), dynamo=True, opset_version=18, verbose=False)
+        torch.onnx.export(program, f=str(draft), dynamo=True, opset_version=opset, verbose=False)
         proto = onnx.load(str(draft))  # pulls in the external .data weights
         drop_annotations(proto)
         with atomic_path(path) as temp:
             onnx.save_model(proto, str(temp))
             onnx.checker.check_model(str(temp), full_check=True)
     return path
+
+
+# Opset 23 has a standard `Attention` op: the exporter writes each scaled-dot-product
+# attention as one node (mask and scaling included), which ONNX Runtime runs as one fused
+# kernel, where opset 18 spells it out in ~12 nodes (transposes, masking `Where`s, NaN
+# guards). A 4-layer, 256-wide BERT at batch 8 x 128 tokens, ONNX Runtime on 2 threads:
+# fp32 42 -> 33 ms, dynamic int8 28 -> 20 ms, outputs the same to 1e-7. Where ONNX Runtime
+# cannot run the Attention node (`runs_in_onnxruntime`), opset 18 it is.
+ATTENTION_OPSET = 23
+
+
+def uses_attention(program: torch.export.ExportedProgram) -> bool:
+    """Whether a program calls one of aten's scaled-dot-product attention ops."""
+    return any(
+        node.op == "call_function" and "scaled_dot_product" in str(node.target)
+        for node in program.graph.nodes
+    )
+
+
+def runs_in_onnxruntime(path: Path, example: Inputs) -> bool:
+    """Whether ONNX Runtime runs the model on `example`. Its Attention kernel takes a mask
+    only at full [query, key] length: one that broadcasts over the queries ([batch, 1, 1,
+    keys], common in hand-written models) exports, then fails on every call."""
+    from accel.core.inference import OnnxPredictor
+
+    try:
+        OnnxPredictor(path, threads=1)(example)
+    except Exception:  # any failure: the opset-18 form is written instead
+        return False
+    return True
 
 
 def drop_annotations(proto: Any) -> None:
