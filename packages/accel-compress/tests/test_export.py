@@ -146,3 +146,32 @@ def test_a_loaded_export_program_cannot_be_pruned(model, tmp_path: Path) -> None
     loaded = torch.export.load(str(tmp_path / "m.pt2")).module()
     with pytest.raises(ConfigError, match="needs the model's own Python class"):
         Prune(0.5)(loaded, PassContext(example_inputs=x))
+
+
+def test_a_transposed_weight_is_stored_transposed(tmp_path: Path) -> None:
+    """A tied head (`Transpose` of the embedding table, then `MatMul`) as the exporter leaves
+    it for large tables: the weight is stored transposed, once, and the output is the same."""
+    import numpy as np
+    from onnx import helper, numpy_helper
+
+    from accel.compress.passes.export import fold_weight_transposes
+
+    table = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Transpose", ["table"], ["table_t"], perm=[1, 0]),
+            helper.make_node("MatMul", ["x", "table_t"], ["y"]),
+        ],
+        "head",
+        [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [2, 5])],
+        [numpy_helper.from_array(table, "table")],
+    )
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=10)
+    fold_weight_transposes(proto)
+    assert [n.op_type for n in proto.graph.node] == ["MatMul"]
+    assert [(t.name, list(t.dims)) for t in proto.graph.initializer] == [("table_t", [3, 5])]
+    onnx.save(proto, str(tmp_path / "head.onnx"))
+    session = ort.InferenceSession(str(tmp_path / "head.onnx"), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(1).standard_normal((2, 3)).astype(np.float32)
+    np.testing.assert_allclose(session.run(None, {"x": x})[0], x @ table.T, rtol=1e-5)

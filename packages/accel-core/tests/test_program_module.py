@@ -22,6 +22,14 @@ class Scaled(nn.Module):
         return self.linear(x) * scale
 
 
+class Cached(Scaled):
+    """A flag beside the tensors, as transformers' `use_cache`: torch.export records it as a
+    constant, and the program's module then requires it."""
+
+    def forward(self, x: torch.Tensor, scale: torch.Tensor, use_cache: bool = True) -> torch.Tensor:
+        return self.linear(x) * (scale if use_cache else -scale)
+
+
 def saved(tmp_path: Path, args: tuple[torch.Tensor, ...], kwargs: dict[str, torch.Tensor]) -> Path:
     program = torch.export.export(Scaled().eval(), args, kwargs)
     torch.export.save(program, str(tmp_path / "m.pt2"))
@@ -54,3 +62,18 @@ def test_a_positional_program_is_its_own_module(tmp_path: Path) -> None:
     x, scale = torch.randn(4, 3), torch.rand(4, 1)
     program = open_program(saved(tmp_path, (x, scale), {}))
     assert not isinstance(program_module(program), KeywordProgram)
+
+
+def test_a_keyword_recorded_as_a_constant_is_passed_for_the_caller(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    x, scale = torch.randn(4, 3), torch.rand(4, 1) + 1
+    model = Cached().eval()
+    exported = torch.export.export(model, (), {"x": x, "scale": scale, "use_cache": False})
+    torch.export.save(exported, str(tmp_path / "m.pt2"))
+    program = open_program(tmp_path / "m.pt2")
+    module = program_module(program)
+    assert isinstance(module, KeywordProgram)
+    assert (module.keywords, module.constants, module.names) == (
+        ("x", "scale"), {"use_cache": False}, ("x", "scale")
+    )  # fmt: skip
+    torch.testing.assert_close(module(x, scale), model(x, scale, use_cache=False))

@@ -104,12 +104,14 @@ def trace_program(
 ) -> torch.export.ExportedProgram:
     """`torch.export` of `model` on `example` with the dynamic dims of `dynamic_shapes`; a
     program exported with keyword inputs is exported again with the same keywords (so its
-    inputs keep their names in ONNX and in the new program)."""
+    inputs keep their names in ONNX and in the new program), and with its constant keywords
+    (`use_cache=False`) as they were."""
     args = as_tuple(export_example(model, example))
     shapes = dynamic_shapes(model, args, signature)
     if isinstance(model, KeywordProgram):
         count, names = model.positional, model.keywords
-        kwargs = dict(zip(names, args[count:], strict=True))
+        kwargs = {**dict(zip(names, args[count:], strict=True)), **model.constants}
+        shapes = (*shapes, *(None for _ in model.constants))
         return torch.export.export(
             model.program, args[:count], kwargs=kwargs, dynamic_shapes=shapes
         )
@@ -219,6 +221,7 @@ def write_program_onnx(program: torch.export.ExportedProgram, path: Path, opset:
         torch.onnx.export(program, f=str(draft), dynamo=True, opset_version=opset, verbose=False)
         proto = onnx.load(str(draft))  # pulls in the external .data weights
         drop_annotations(proto)
+        fold_weight_transposes(proto)
         with atomic_path(path) as temp:
             onnx.save_model(proto, str(temp))
             onnx.checker.check_model(str(temp), full_check=True)
@@ -265,6 +268,33 @@ def drop_annotations(proto: Any) -> None:
     del proto.graph.value_info[:]
     for node in proto.graph.node:
         del node.metadata_props[:]
+
+
+def fold_weight_transposes(proto: Any) -> None:
+    """Store each weight the graph transposes (a `Transpose` of an initializer) transposed.
+    The exporter's optimizer leaves large ones unfolded, and a tied language-model head
+    (GPT-2's `lm_head`, the embedding table transposed) then transposed 50257 x 256 floats on
+    every call and, its weight not being an initializer, stayed out of int8."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    graph = proto.graph
+    weights = {t.name: t for t in graph.initializer}
+    folded = [n for n in graph.node if n.op_type == "Transpose" and n.input[0] in weights]
+    for node in folded:
+        perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), None)
+        array = np.ascontiguousarray(
+            np.transpose(numpy_helper.to_array(weights[node.input[0]]), perm)
+        )
+        graph.initializer.append(numpy_helper.from_array(array, node.output[0]))
+        graph.node.remove(node)
+    if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+           for n in graph.node for a in n.attribute):  # fmt: skip
+        return  # a subgraph may still read a folded weight: keep every one
+    used = {i for n in graph.node for i in n.input} | {o.name for o in graph.output}
+    for name in {n.input[0] for n in folded} - used:
+        graph.initializer.remove(weights[name])
 
 
 def quiet_onnx_logs() -> None:
