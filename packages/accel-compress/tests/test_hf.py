@@ -83,6 +83,33 @@ def test_the_loaded_model_exports_with_positional_inputs(saved: dict[str, object
     assert torch.allclose(program.module()(*args), loaded(*args), atol=1e-5)
 
 
+def test_the_loaded_model_goes_to_onnx_with_fused_attention(saved, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Loaded with torch's sdpa attention, a folder's model exports as one ONNX Attention
+    node per layer, inputs named as the signature names them, batch and sequence dynamic:
+    another batch, another length and padding give the transformers model's outputs."""
+    import onnx
+    import onnxruntime as ort
+
+    from accel.compress.passes.export import export_onnx
+    from accel.compress.signature import declared_signature
+
+    loaded = load_model(Path(str(saved["root"])) / "bert")
+    inputs = hf_example_inputs(loaded.config, batch=1, seq=16)
+    args = (inputs["input_ids"], inputs["attention_mask"])
+    path = export_onnx(loaded, args, tmp_path / "m.onnx", signature=declared_signature(loaded))
+    proto = onnx.load(str(path))
+    assert [n.op_type for n in proto.graph.node].count("Attention") == 2
+    assert [i.name for i in proto.graph.input] == ["input_ids", "attention_mask"]
+    ids = torch.randint(0, 1000, (3, 24))
+    mask = (torch.arange(24) < torch.tensor([[24], [10], [17]])).long()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
+    bert = saved["bert"]
+    with torch.no_grad():
+        want = bert(input_ids=ids, attention_mask=mask)[0]  # type: ignore[operator]
+    assert torch.allclose(torch.from_numpy(got), want, atol=1e-4)
+
+
 def test_the_input_signature(saved: dict[str, object]) -> None:
     signature = hf_input_signature(bert_config(), batch=4, seq=32)
     assert [(s.name, s.dtype, s.shape, s.sizes) for s in signature] == [

@@ -4,8 +4,9 @@
 own classes (never `auto_map`/`trust_remote_code`, never a dotted path), built with random
 init from `AutoConfig.from_pretrained(folder)`, then its weights are loaded strictly from
 `model.safetensors` (or the shards `model.safetensors.index.json` lists). `pytorch_model.bin`
-is a pickle: it loads only with the trust flag. Attention is transformers' eager code, so a
-config cannot ask for a kernel from the hub.
+is a pickle: it loads only with the trust flag. Attention is torch's scaled-dot-product
+attention (transformers' `sdpa`; its eager code for a class without it), so a config cannot ask
+for a kernel from the hub; sdpa is also what exports as one fused ONNX Attention node.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ def load_hf_folder(folder: Path, trust: bool) -> nn.Module:
             f"{folder / CONFIG}: architectures {cls.__name__} does not take a "
             f"{type(config).__name__} (model_type {data.get('model_type')!r})"
         )
-    model = cls(config)
+    try:
+        model = cls(config)
+    except ValueError:  # "... does not support an attention implementation through sdpa"
+        model = cls(auto_config(folder, attention="eager"))
     state, where = hf_weights(folder, trust)
     return TensorModel(load_state(model, state, where)).eval()
 
@@ -163,13 +167,17 @@ def resolve(module: Any, name: str) -> Any:
         return None
 
 
-def auto_config(folder: Path) -> Any:
-    """`AutoConfig.from_pretrained(folder)`, local files only, no remote code, eager attention."""
+def auto_config(folder: Path, attention: str = "sdpa") -> Any:
+    """`AutoConfig.from_pretrained(folder)`, local files only, no remote code, torch's own
+    attention (`attention`: sdpa or eager, whatever the file says)."""
     from transformers import AutoConfig
 
     try:
         return AutoConfig.from_pretrained(
-            str(folder), local_files_only=True, trust_remote_code=False, attn_implementation="eager"
+            str(folder),
+            local_files_only=True,
+            trust_remote_code=False,
+            attn_implementation=attention,
         )
     except (OSError, ValueError, KeyError, TypeError) as error:
         text = " ".join(str(error).split())[:200] or type(error).__name__

@@ -19,6 +19,7 @@ from torch import nn
 from accel.compress.artifacts import ExportedModel, OnnxModel, is_program_module, set_eval
 from accel.compress.atomic import atomic_path
 from accel.compress.extras import ONNX, need
+from accel.compress.hf import TensorModel
 from accel.compress.passes.parity import record_parity
 from accel.compress.signature import (
     Inputs,
@@ -115,6 +116,8 @@ def trace_program(
         return torch.export.export(
             model.program, args[:count], kwargs=kwargs, dynamic_shapes=shapes
         )
+    if takes_varargs(model):
+        shapes = (shapes,)  # one `*inputs` parameter: its dims nest one level down
     return torch.export.export(set_eval(model), args, dynamic_shapes=shapes)
 
 
@@ -129,6 +132,8 @@ def export_onnx(
     checked with `onnx.checker` (full check); one file."""
     if is_program_module(model):
         return export_onnx_dynamo(model, example, path)
+    if isinstance(model, TensorModel) and fused_attention_onnx(model, example, path, signature):
+        return path
     import onnx
 
     model = model.eval()
@@ -150,6 +155,59 @@ def export_onnx(
         )
         onnx.checker.check_model(str(temp), full_check=True)
     return path
+
+
+def fused_attention_onnx(
+    model: nn.Module, example: Inputs, path: Path, signature: Signature | None
+) -> bool:
+    """A transformers model through `torch.export` at `ATTENTION_OPSET` (one fused Attention
+    node per layer, as for programs; inputs and outputs named as the legacy exporter names
+    them). False where the export fails, the model has no scaled-dot-product attention, or
+    ONNX Runtime cannot run the result: the caller writes the legacy exporter's form."""
+    import onnx
+
+    model = model.eval()
+    args = as_tuple(export_example(model, example))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            program = trace_program(model, example, signature)
+    except Exception:  # any failure: the legacy exporter is tried instead
+        return False
+    if not uses_attention(program):
+        return False
+    write_program_onnx(program, path, ATTENTION_OPSET)
+    proto = onnx.load(str(path))
+    rename_values(proto, onnx_input_names(args, signature), onnx_output_names(model, args))
+    with atomic_path(path) as temp:
+        onnx.save_model(proto, str(temp))
+    return runs_in_onnxruntime(path, args)
+
+
+def rename_values(proto: Any, inputs: list[str], outputs: list[str]) -> None:
+    """Give a graph's inputs and outputs these names, in order (where the counts agree)."""
+    graph = proto.graph
+    renames: dict[str, str] = {}
+    for values, names in ((graph.input, inputs), (graph.output, outputs)):
+        if len(values) == len(names):
+            renames.update({v.name: n for v, n in zip(values, names, strict=True)})
+    for value in [*graph.input, *graph.output]:
+        value.name = renames.get(value.name, value.name)
+    for node in graph.node:
+        node.input[:] = [renames.get(i, i) for i in node.input]
+        node.output[:] = [renames.get(o, o) for o in node.output]
+
+
+def takes_varargs(model: Any) -> bool:
+    """Whether a module's forward takes only `*inputs` (the dims for `torch.export` then
+    nest inside that one parameter's entry)."""
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    return [p.kind for p in parameters] == [inspect.Parameter.VAR_POSITIONAL]
 
 
 def onnx_input_names(args: tuple[torch.Tensor, ...], signature: Signature | None) -> list[str]:
