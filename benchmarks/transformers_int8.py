@@ -1,12 +1,13 @@
 """`accel compress MODEL --quantize int8` (no other flag) on transformers, measured apart.
 
 A 4-layer, 256-wide BERT (`BertModel`, vocabulary 30522) exported the Hugging Face way
-(`torch.export` with keyword inputs, dynamic batch) and a 4-layer GPT-2 (`GPT2LMHeadModel`,
-256 wide) saved with `save_pretrained`: random weights from their configs, nothing
-downloaded. Each goes through the real `accel compress` command; then the file it wrote is
-measured here, independently of accel's own timing: a fresh ONNX Runtime session (threads
-pinned, no spinning) against the original in fp32 eager (`torch.inference_mode`, the same
-threads), alternated call by call over interleaved rounds, at batch 8 × sequence 128.
+(`torch.export` with keyword inputs, dynamic batch) and saved with `save_pretrained`, and a
+4-layer GPT-2 (`GPT2LMHeadModel`, 256 wide) saved with `save_pretrained`: random weights from
+their configs, nothing downloaded. Each goes through the real `accel compress` command; then
+the file it wrote is measured here, independently of accel's own timing: a fresh ONNX Runtime
+session (threads pinned, no spinning) against the original in fp32 eager
+(`torch.inference_mode`, the same threads), alternated call by call over interleaved rounds,
+at batch 8 × sequence 128.
 Printed: the speed-up with its quartiles, accel's own claim beside it, the size ratio, the
 relative error of the main output (BERT: last hidden state; GPT-2: logits) and GPT-2's
 next-token top-1 agreement, on token batches of real English text (word-level ids of the
@@ -116,9 +117,17 @@ def save_bert(model: torch.nn.Module, folder: Path) -> Path:
     return folder / "bert.pt2"
 
 
-def save_gpt2(model: torch.nn.Module, folder: Path) -> Path:
-    model.save_pretrained(folder / "gpt2")  # type: ignore[operator]
-    return folder / "gpt2"
+def save_folder(model: torch.nn.Module, folder: Path) -> Path:
+    model.save_pretrained(folder / "hf")  # type: ignore[operator]
+    return folder / "hf"
+
+
+# name: (model, how it is saved); BERT both ways users save it, GPT-2 as a folder.
+MODELS = {
+    "bert": (bert, save_bert),
+    "bert-folder": (bert, save_folder),
+    "gpt2": (gpt2, save_folder),
+}
 
 
 def accel_compress(path: Path, out: Path) -> dict[str, Any]:
@@ -148,7 +157,7 @@ def measure(name: str, model: torch.nn.Module, args: argparse.Namespace) -> dict
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        saved = save_bert(model, folder) if name == "bert" else save_gpt2(model, folder)
+        saved = MODELS[name][1](model, folder)
         unique = {t.data_ptr(): t for t in model.state_dict().values()}  # tied weights once
         fp32_bytes = sum(t.numel() * t.element_size() for t in unique.values())
         run = accel_compress(saved, folder / "out")
@@ -195,12 +204,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--only", choices=("bert", "gpt2"))
+    parser.add_argument("--only", choices=tuple(MODELS))
     parser.add_argument("-o", "--output", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    builders = {"bert": bert, "gpt2": gpt2}
-    rows = [measure(n, b(), args) for n, b in builders.items() if args.only in (None, n)]
+    rows = [measure(n, m[0](), args) for n, m in MODELS.items() if args.only in (None, n)]
     report = {"threads": args.threads, "rounds": args.rounds, "batch": BATCH, "seq": SEQ,
               "rows": rows}  # fmt: skip
     text = json.dumps(report, indent=2)
