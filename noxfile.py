@@ -236,10 +236,11 @@ def _one(paths: object) -> Path:
 
 @nox.session(venv_backend="none")
 def bench(session: nox.Session) -> None:
-    """Side-by-side benchmarks (ratios, JSON): every script in benchmarks/, or those named."""
+    """Side-by-side benchmarks (ratios, JSON): every script in benchmarks/, or those named;
+    with the `peers` group (OpenVINO + NNCF, what accel is compared against)."""
     scripts = session.posargs or sorted(str(p) for p in (ROOT / "benchmarks").glob("*.py"))
     for script in scripts:
-        uv_run(session, "python", script)
+        uv_run(session, "--group", "peers", "python", script)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,207 @@
+"""accel compress int8 against the peer a user would pick instead: OpenVINO + NNCF int8.
+
+torchvision ResNet-50 (random weights, BatchNorm statistics from real photos, as a trained
+network has them; nothing downloaded) at 224x224, calibrated on the same 32 crops of
+scikit-image's photos (ImageNet-normalised) by both: the real `accel compress model.pt2
+--quantize int8 --calib-data calib.npy`, and `nncf.quantize` on `openvino.convert_model` of
+the same model (NNCF's defaults, 32 calibration samples), compiled for the CPU. Printed, at
+batch 32 on held-out crops: each one's relative output error against fp32 eager, and its
+speed-up over fp32 eager (`torch.inference_mode`) with quartiles, all three in one run with
+the same thread count.
+
+Each side is timed as a server runs it alone (ONNX Runtime's and OpenVINO's default thread
+pools): blocks of back-to-back calls, the sides' blocks alternated and paused apart, so one
+side's spinning threads never take a core from the next block.
+
+    uv run --group peers python benchmarks/openvino_peer.py [--rounds 5] [--threads 2]
+
+Needs the `peers` dependency group (openvino, nncf); without it the script says so and exits.
+The machine is shared: a busy machine widens the quartiles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import io
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+CALIB = ("astronaut", "coffee", "rocket", "camera")
+HELD_OUT = ("chelsea", "coins", "page", "immunohistochemistry")
+MEAN = np.array([0.485, 0.456, 0.406], "float32").reshape(1, 3, 1, 1)
+STD = np.array([0.229, 0.224, 0.225], "float32").reshape(1, 3, 1, 1)
+BATCH, BLOCK, PAUSE = 32, 3, 0.3
+
+
+def photos(names: tuple[str, ...], n: int, seed: int, size: int = 224) -> np.ndarray:
+    """`n` random crops of scikit-image's photos, NCHW float32, ImageNet-normalised."""
+    from skimage import data
+    from skimage.color import gray2rgb
+    from skimage.transform import resize
+
+    rng = np.random.default_rng(seed)
+    crops = []
+    for i in range(n):
+        image = getattr(data, names[i % len(names)])()
+        image = gray2rgb(image) if image.ndim == 2 else image[..., :3]
+        image = resize(image, (size + 32, size + 32), anti_aliasing=True).astype("float32")
+        top, left = rng.integers(0, 33, 2)
+        crops.append(image[top : top + size, left : left + size])
+    x = np.stack(crops).transpose(0, 3, 1, 2)
+    return np.ascontiguousarray((x - MEAN) / STD, dtype="float32")
+
+
+def resnet50(calib: np.ndarray) -> torch.nn.Module:
+    """torchvision's ResNet-50, random weights, BatchNorm statistics from `calib`."""
+    from torchvision.models import resnet50 as build
+
+    torch.manual_seed(0)
+    model = build(weights=None).train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.from_numpy(calib))
+    return model.eval()
+
+
+def accel_int8(model: torch.nn.Module, calib: np.ndarray, folder: Path) -> tuple[Path, str]:
+    """The real command on a .pt2 with a dynamic batch; the int8 ONNX file and its summary."""
+    from accel.cli.main import run
+
+    batch = torch.export.Dim("batch", min=1, max=256)
+    program = torch.export.export(
+        model, (torch.from_numpy(calib[:2]),), dynamic_shapes=({0: batch},)
+    )
+    torch.export.save(program, str(folder / "model.pt2"))
+    np.save(folder / "calib.npy", calib)
+    out = folder / "accel"
+    args = ["compress", str(folder / "model.pt2"), "--quantize", "int8", "--calib-data"]
+    args += [str(folder / "calib.npy"), "-o", str(out)]
+    stdout = io.StringIO()
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(stdout):
+        try:
+            rc = run(args)
+        except SystemExit as exit_:
+            rc = int(exit_.code or 0)
+    lines = stdout.getvalue().strip().splitlines()
+    if rc != 0:
+        raise SystemExit(f"accel compress failed (rc {rc}): {lines[-1:] or ''}")
+    return out / "model.onnx", lines[-1] if lines else ""
+
+
+def openvino_int8(model: torch.nn.Module, calib: np.ndarray, threads: int) -> Any:
+    """NNCF's post-training int8 (its defaults) of the converted model, compiled for the CPU."""
+    import nncf
+    import openvino as ov
+
+    converted = ov.convert_model(model, example_input=torch.from_numpy(calib[:1]))
+    samples = nncf.Dataset([calib[i : i + 1] for i in range(len(calib))])
+    quantized = nncf.quantize(converted, samples, subset_size=len(calib))
+    return ov.Core().compile_model(quantized, "CPU", {"INFERENCE_NUM_THREADS": threads})
+
+
+def ort_session(path: Path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
+    from accel.core.inference import onnx_session
+
+    session = onnx_session(path, threads=threads, spinning=True)
+    name = session.get_inputs()[0].name
+    return lambda x: session.run(None, {name: x})[0]
+
+
+def relative_error(got: np.ndarray, want: np.ndarray) -> float:
+    return float(np.linalg.norm(got - want) / np.linalg.norm(want))
+
+
+def timed_blocks(sides: dict[str, Callable[[], Any]], rounds: int) -> dict[str, list[float]]:
+    """Per side, the mean seconds per call of each block (BLOCK calls, after one untimed
+    call that wakes its threads), blocks alternated across sides and PAUSE apart."""
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(rounds):
+        for name, call in sides.items():
+            time.sleep(PAUSE)
+            call()
+            start = time.perf_counter()
+            for _ in range(BLOCK):
+                call()
+            times[name].append((time.perf_counter() - start) / BLOCK)
+    return times
+
+
+def quartiles(values: np.ndarray) -> dict[str, float]:
+    q1, median, q3 = np.percentile(values, [25, 50, 75])
+    return {"median": float(median), "q1": float(q1), "q3": float(q3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("-o", "--output", type=Path)
+    args = parser.parse_args()
+    missing = [m for m in ("openvino", "nncf") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise SystemExit(f"needs {', '.join(missing)}: uv run --group peers python {__file__}")
+    torch.set_num_threads(args.threads)
+    calib, held_out = photos(CALIB, BATCH, seed=0), photos(HELD_OUT, BATCH, seed=1)
+    model = resnet50(calib)
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        accel_file, summary = accel_int8(model, calib, Path(tmp))
+        accel_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        compiled = openvino_int8(model, calib, args.threads)
+        openvino_seconds = time.perf_counter() - start
+        accel_run = ort_session(accel_file, args.threads)
+        tensor = torch.from_numpy(held_out)
+        with torch.inference_mode():
+            want = model(tensor).numpy()
+
+            def eager() -> Any:
+                return model(tensor)
+
+            sides = {
+                "fp32 eager": eager,
+                "accel int8 (ONNX Runtime)": lambda: accel_run(held_out),
+                "OpenVINO + NNCF int8": lambda: compiled(held_out)[0],
+            }
+            errors = {
+                "accel int8 (ONNX Runtime)": relative_error(accel_run(held_out), want),
+                "OpenVINO + NNCF int8": relative_error(np.asarray(compiled(held_out)[0]), want),
+            }
+            times = timed_blocks(sides, args.rounds)
+    eager_s = np.array(times["fp32 eager"])
+    rows = []
+    for name, seconds in times.items():
+        rows.append({
+            "side": name,
+            "ms": 1000 * float(np.median(seconds)),
+            "speedup_vs_eager": quartiles(eager_s / np.array(seconds)),
+            "relative_error": errors.get(name, 0.0),
+        })  # fmt: skip
+    accel_vs_peer = np.array(times["OpenVINO + NNCF int8"]) / np.array(
+        times["accel int8 (ONNX Runtime)"]
+    )
+    report = {
+        "model": "torchvision resnet50 (random weights, BN from photos)",
+        "batch": BATCH, "threads": args.threads, "rounds": args.rounds,
+        "accel_summary": summary,
+        "seconds_to_quantize": {"accel compress": accel_seconds, "openvino+nncf": openvino_seconds},
+        "rows": rows,
+        "accel_speed_over_openvino": quartiles(accel_vs_peer),
+    }  # fmt: skip
+    text = json.dumps(report, indent=2)
+    if args.output:
+        args.output.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
