@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+if str(Path(__file__).parent) not in sys.path:  # test_foreign_pruning imports the matrix's helpers
+    sys.path.insert(0, str(Path(__file__).parent))
+
 Accel = Callable[..., subprocess.CompletedProcess[str]]
 
 

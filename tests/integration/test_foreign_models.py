@@ -1,5 +1,5 @@
 """Foreign models through the real `accel compress` CLI: torchvision, timm and transformers
-models (random weights) and small MLP/LSTM/GRU models, each in one input form (`.pt2`, a
+models (random weights) and small MLP/LSTM/GRU/UNet models, each in one input form (`.pt2`, a
 state dict with `--arch`, `.safetensors`, TorchScript, a `save_pretrained` folder). Each row
 checks rc 0, then opens the written `model.onnx` in a fresh ONNX Runtime session and compares
 it with the original torch model on held-out inputs (not the calibration batch).
@@ -179,6 +179,33 @@ class GRULastOutput(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, _ = self.rnn(x)
         return self.head(out[:, -1])
+
+
+class SmallUNet(nn.Module):
+    """A 2-level UNet for dense prediction: conv blocks, max-pool down, transposed-conv up,
+    the skip connection concatenated; 4 per-pixel class scores at the input's size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+        def block(cin: int, cout: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
+                nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
+            )  # fmt: skip
+
+        self.down, self.bottom = block(3, 16), block(16, 32)
+        self.up = nn.ConvTranspose2d(32, 16, 2, stride=2)
+        self.decode, self.head = block(32, 16), nn.Conv2d(16, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skip = self.down(x)
+        deep = self.bottom(nn.functional.max_pool2d(skip, 2))
+        return self.head(self.decode(torch.cat([self.up(deep), skip], dim=1)))
+
+
+def unet() -> nn.Module:
+    return with_real_bn_stats(SmallUNet())
 
 
 # Saving a model in one input form.
@@ -365,6 +392,7 @@ ROWS: list[Any] = [
         "timm:mobilenetv3_small_100,num_classes=10",
     ),
     REPVGG,
+    cnn("UNet (segmentation)", ".pt2", unet),
     Row("BERT 2-layer", ".pt2", bert, tokens, INT8, DYNAMIC_INT8),
     Row("GPT-2 2-layer", "HF folder", gpt2, tokens, INT8, DYNAMIC_INT8),
     small("MLP (tabular)", ".pt2", TabularMLP, tabular, "1,20"),
