@@ -226,3 +226,46 @@ def test_dynamic_int8_names_gemms_as_the_float_model_does_and_can_keep_one_float
     mixed = quantizer.quantize(tmp_path / "mixed.onnx", exclude=[gemms[0]])
     assert quantizer.int8_layers(mixed) == gemms[1:]
     assert count_ops(mixed)["MatMulInteger"] == 1
+
+
+class TiedLM(nn.Module):
+    """An embedding (then a LayerNorm, as in BERT and GPT-2), one Linear, and a head tied to
+    the embedding."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed, self.norm = nn.Embedding(300, 16), nn.LayerNorm(16)
+        self.mix = nn.Linear(16, 16)
+        self.head = nn.Linear(16, 300, bias=False)
+        self.head.weight = self.embed.weight
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.tanh(self.mix(self.norm(self.embed(ids)))))
+
+
+def test_a_tied_embedding_and_head_share_one_int8_table(tmp_path: Path) -> None:
+    """Dynamic int8 stored the table twice (uint8 for the lookup, its int8 transpose for the
+    head's MatMulInteger); the lookup now reads the head's copy: one table in the file,
+    outputs still those of the float model, the lookup still listed as an int8 layer."""
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import numpy_helper
+
+    from accel.compress.passes.export import export_onnx
+    from accel.compress.passes.quantize_ort import OrtInt8
+
+    torch.manual_seed(0)
+    model = TiedLM().eval()
+    ids = torch.randint(0, 300, (2, 7))
+    source = export_onnx(model, ids, tmp_path / "m.onnx")
+    quantizer = OrtInt8(source, tmp_path / "q", mode="dynamic")
+    output = quantizer.quantize(tmp_path / "int8.onnx")
+    tables = [t for t in onnx.load(str(output)).graph.initializer if np.prod(t.dims) == 300 * 16]
+    assert [numpy_helper.to_array(t).dtype for t in tables] == [np.int8]
+    lookup = next(n.name for n in onnx.load(str(source)).graph.node if n.op_type == "Gather")
+    assert lookup in quantizer.int8_layers(output)
+    session = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"])
+    other = torch.randint(0, 300, (3, 7))  # another batch
+    got = session.run(None, {session.get_inputs()[0].name: other.numpy()})[0]
+    want = model(other).detach().numpy()
+    assert np.linalg.norm(got - want) / np.linalg.norm(want) < 0.05

@@ -189,6 +189,7 @@ class OrtInt8:
                     nodes_to_exclude=excluded,
                     per_channel=True,
                 )
+                share_tables(self.prepared, temp)
         return output
 
     def layers(self, quantized: Path) -> list[Layer]:
@@ -212,6 +213,17 @@ class OrtInt8:
         """`int8_nodes` of a model this quantizer wrote, by the float model's node names."""
         float_name = {alias: name for name, alias in self.aliases.items()}
         return [float_name.get(n, n) for n in int8_nodes(quantized, self.mode)]
+
+
+def share_tables(float_path: Path, quantized: Path) -> None:
+    """One int8 copy of each tied embedding/head table (see `tied_tables`), in place."""
+    import onnx
+
+    from accel.compress.passes.tied_tables import share_tied_tables
+
+    proto = onnx.load(str(quantized))
+    if share_tied_tables(float_path, proto):
+        onnx.save_model(proto, str(quantized))
 
 
 def gemm_aliases(path: Path) -> dict[str, str]:
