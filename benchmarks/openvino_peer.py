@@ -34,30 +34,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from alternation import quartiles  # sibling scripts: photos and ratios as the others take them
+from int8_fallback import CALIB, HELD_OUT, photos
 
-CALIB = ("astronaut", "coffee", "rocket", "camera")
-HELD_OUT = ("chelsea", "coins", "page", "immunohistochemistry")
-MEAN = np.array([0.485, 0.456, 0.406], "float32").reshape(1, 3, 1, 1)
-STD = np.array([0.229, 0.224, 0.225], "float32").reshape(1, 3, 1, 1)
 BATCH, BLOCK, PAUSE = 32, 3, 0.3
-
-
-def photos(names: tuple[str, ...], n: int, seed: int, size: int = 224) -> np.ndarray:
-    """`n` random crops of scikit-image's photos, NCHW float32, ImageNet-normalised."""
-    from skimage import data
-    from skimage.color import gray2rgb
-    from skimage.transform import resize
-
-    rng = np.random.default_rng(seed)
-    crops = []
-    for i in range(n):
-        image = getattr(data, names[i % len(names)])()
-        image = gray2rgb(image) if image.ndim == 2 else image[..., :3]
-        image = resize(image, (size + 32, size + 32), anti_aliasing=True).astype("float32")
-        top, left = rng.integers(0, 33, 2)
-        crops.append(image[top : top + size, left : left + size])
-    x = np.stack(crops).transpose(0, 3, 1, 2)
-    return np.ascontiguousarray((x - MEAN) / STD, dtype="float32")
 
 
 def resnet50(calib: np.ndarray) -> torch.nn.Module:
@@ -135,11 +115,6 @@ def timed_blocks(sides: dict[str, Callable[[], Any]], rounds: int) -> dict[str, 
     return times
 
 
-def quartiles(values: np.ndarray) -> dict[str, float]:
-    q1, median, q3 = np.percentile(values, [25, 50, 75])
-    return {"median": float(median), "q1": float(q1), "q3": float(q3)}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -150,7 +125,7 @@ def main() -> None:
     if missing:
         raise SystemExit(f"needs {', '.join(missing)}: uv run --group peers python {__file__}")
     torch.set_num_threads(args.threads)
-    calib, held_out = photos(CALIB, BATCH, seed=0), photos(HELD_OUT, BATCH, seed=1)
+    calib, held_out = photos(CALIB, BATCH, 224, 0), photos(HELD_OUT, BATCH, 224, 1)
     model = resnet50(calib)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -183,7 +158,7 @@ def main() -> None:
         rows.append({
             "side": name,
             "ms": 1000 * float(np.median(seconds)),
-            "speedup_vs_eager": quartiles(eager_s / np.array(seconds)),
+            "speedup_vs_eager": quartiles(list(eager_s / np.array(seconds))),
             "relative_error": errors.get(name, 0.0),
         })  # fmt: skip
     accel_vs_peer = np.array(times["OpenVINO + NNCF int8"]) / np.array(
@@ -195,7 +170,7 @@ def main() -> None:
         "accel_summary": summary,
         "seconds_to_quantize": {"accel compress": accel_seconds, "openvino+nncf": openvino_seconds},
         "rows": rows,
-        "accel_speed_over_openvino": quartiles(accel_vs_peer),
+        "accel_speed_over_openvino": quartiles(list(accel_vs_peer)),
     }  # fmt: skip
     text = json.dumps(report, indent=2)
     if args.output:
