@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from accel.compress.report import human_bytes, markdown, write_report
+from accel.compress.report import human_bytes, int8_choice, markdown, write_report
 
 STEP = {
     "name": "original",
@@ -42,6 +42,26 @@ def test_write_report_writes_json_markdown_and_png(tmp_path: Path) -> None:
     paths = write_report({"model": "m", "steps": [STEP, QUANT]}, tmp_path)
     assert json.loads(paths[0].read_text())["steps"][1]["name"] == "quantize"
     assert paths[2].read_bytes()[:4] == b"\x89PNG"
+
+
+def png_width(path: Path) -> int:
+    return int.from_bytes(path.read_bytes()[16:20], "big")  # the IHDR chunk's width
+
+
+def test_the_plot_shows_the_int8_candidates_with_the_chosen_one(tmp_path: Path) -> None:
+    candidates = [
+        {"candidate": "ORT static QDQ", "output_error": 0.02, "ms": 4.0, "batch": 32},
+        {"candidate": "ORT dynamic MatMul/Gemm", "output_error": 0.01, "ms": 3.0, "batch": 32},
+    ]
+    chose = {**QUANT, "metrics": {"mode": "dynamic", "int8_candidates": candidates}}
+    assert int8_choice([STEP, chose]) == (chose, "ORT dynamic MatMul/Gemm")
+    assert int8_choice([STEP, QUANT])[0] is None
+    plain = write_report({"model": "m", "steps": [STEP, QUANT]}, tmp_path / "plain")[2]
+    both = write_report({"model": "m", "steps": [STEP, chose]}, tmp_path / "both")[2]
+    assert png_width(both) == png_width(plain) * 3 // 2  # a third panel
+    assert "| ORT dynamic MatMul/Gemm | 0.01 | 3.00 | 32 | yes |" in markdown(
+        {"model": "m", "steps": [STEP, chose]}
+    )
 
 
 def test_human_bytes() -> None:

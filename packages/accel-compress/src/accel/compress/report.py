@@ -118,13 +118,19 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def int8_candidates_section(steps: list[dict[str, Any]]) -> list[str]:
-    """The int8 candidates compared (static vs dynamic on a model without convolutions)."""
+def int8_choice(steps: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str]:
+    """The step that compared int8 candidates (static vs dynamic on a model without
+    convolutions), if any, and the name of the candidate it kept."""
     step = next((s for s in steps if (s.get("metrics") or {}).get("int8_candidates")), None)
+    dynamic = step is not None and step["metrics"].get("mode") == "dynamic"
+    return step, "ORT dynamic MatMul/Gemm" if dynamic else "ORT static QDQ"
+
+
+def int8_candidates_section(steps: list[dict[str, Any]]) -> list[str]:
+    """The int8 candidates compared, each one's error and time, the chosen one marked."""
+    step, chosen = int8_choice(steps)
     if step is None:
         return []
-    chosen = "ORT dynamic MatMul/Gemm" if step["metrics"].get("mode") == "dynamic" else None
-    chosen = chosen or "ORT static QDQ"
     compared = step["metrics"].get("int8_comparison") or {}
     timing = "ok" if compared.get("reliable", True) else f"unreliable: {compared.get('why')}"
     lines = ["", "## int8 candidates", "", f"Timed side by side ({timing}).", ""]
@@ -266,7 +272,8 @@ def sensitivity_section(rows: list[dict[str, Any]] | None) -> list[str]:
 
 def plot(report: dict[str, Any], path: Path) -> None:
     """Size and latency at the smallest batch measured (1, or a static program's) against
-    accuracy (or output error), one point per step."""
+    accuracy (or output error), one point per step; where int8 candidates were compared, a
+    third panel: each candidate's latency against its output error, the chosen one marked."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -276,7 +283,10 @@ def plot(report: dict[str, Any], path: Path) -> None:
     use_accuracy = any(s.get("accuracy") is not None for s in steps)
     label = "accuracy (%)" if use_accuracy else "relative output error"
     batch = measured_batches(report)[0]
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    choice, chosen = int8_choice(report.get("steps", []))
+    figure, axes = plt.subplots(1, 3 if choice else 2, figsize=(15 if choice else 10, 4))
+    if choice is not None:
+        plot_candidates(axes[2], choice["metrics"]["int8_candidates"], chosen)
     for axis, xlabel, value in (
         (axes[0], "size (MB)", lambda s: s["analysis"]["size_bytes"] / 2**20),
         (
@@ -300,3 +310,16 @@ def plot(report: dict[str, Any], path: Path) -> None:
     with atomic_path(path) as temp:
         figure.savefig(temp, dpi=100)
     plt.close(figure)
+
+
+def plot_candidates(axis: Any, candidates: list[dict[str, Any]], chosen: str) -> None:
+    """One point per int8 candidate: its time at the compared batch against its error."""
+    for candidate in candidates:
+        mine = candidate["candidate"] == chosen
+        x, y = candidate["ms"], candidate["output_error"]
+        axis.scatter(x, y, marker="*" if mine else "o", s=160 if mine else 40)
+        axis.annotate(candidate["candidate"] + (" (chosen)" if mine else ""), (x, y), fontsize=8)
+    axis.set_xlabel(f"latency at batch {candidates[0]['batch']} (ms)")
+    axis.set_ylabel("relative output error")
+    axis.set_title("int8 candidates", fontsize=9)
+    axis.grid(alpha=0.3)
