@@ -145,6 +145,7 @@ class OrtInt8:
             unnamed = unnamed_nodes(source)
             self.prepared = name_nodes(source, self.prepared) if unnamed else source
         self.aliases = gemm_aliases(self.prepared) if mode != "static" else {}
+        self.tied = tied_tables(self.prepared) if mode != "static" else {}
 
     def quantize(
         self, output: Path, *, only: Sequence[str] | None = None, exclude: Sequence[str] = ()
@@ -189,7 +190,8 @@ class OrtInt8:
                     nodes_to_exclude=excluded,
                     per_channel=True,
                 )
-                share_tables(self.prepared, temp)
+                if self.tied:
+                    share_tables(self.tied, temp)
         return output
 
     def layers(self, quantized: Path) -> list[Layer]:
@@ -215,14 +217,24 @@ class OrtInt8:
         return [float_name.get(n, n) for n in int8_nodes(quantized, self.mode)]
 
 
-def share_tables(float_path: Path, quantized: Path) -> None:
-    """One int8 copy of each tied embedding/head table (see `tied_tables`), in place."""
+def tied_tables(path: Path) -> dict[str, str]:
+    """{embedding table: head weight} of a float ONNX model (see `tied_tables.tied_pairs`):
+    found once per model, as every quantization of it (the fallback's many) reuses them."""
+    import onnx
+
+    from accel.compress.passes.tied_tables import tied_pairs
+
+    return tied_pairs(onnx.load(str(path), load_external_data=False).graph)
+
+
+def share_tables(pairs: dict[str, str], quantized: Path) -> None:
+    """One int8 copy of each tied embedding/head table in `pairs`, in place."""
     import onnx
 
     from accel.compress.passes.tied_tables import share_tied_tables
 
     proto = onnx.load(str(quantized))
-    if share_tied_tables(float_path, proto):
+    if share_tied_tables(pairs, proto):
         onnx.save_model(proto, str(quantized))
 
 

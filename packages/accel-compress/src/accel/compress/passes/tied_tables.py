@@ -12,7 +12,6 @@ directly (no DequantizeLinear after it) is left as the quantizer wrote it.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 QUANTIZED, SCALE, ZERO = "_quantized", "_scale", "_zero_point"
@@ -24,7 +23,7 @@ def tied_pairs(float_graph: Any) -> dict[str, str]:
     import numpy as np
     from onnx import numpy_helper
 
-    weights = {t.name: t for t in float_graph.initializer}
+    weights = {t.name: t for t in float_graph.initializer if not external(t)}
     tables = {
         n.input[0]
         for n in float_graph.node
@@ -46,15 +45,22 @@ def tied_pairs(float_graph: Any) -> dict[str, str]:
     return pairs
 
 
+def external(tensor: Any) -> bool:
+    """Whether a tensor's data lies in another file (not loaded: not compared)."""
+    from onnx import TensorProto
+
+    return bool(tensor.data_location == TensorProto.EXTERNAL)
+
+
 def axis_of(node: Any) -> int:
     return next((int(a.i) for a in node.attribute if a.name == "axis"), 0)
 
 
-def share_tied_tables(float_path: Path, quantized: Any) -> list[str]:
-    """Rewrite `quantized` (a dynamic int8 ModelProto of the model at `float_path`) so each
-    tied table's lookup reads the head's int8 weight; the names of the tables shared."""
+def share_tied_tables(pairs: dict[str, str], quantized: Any) -> list[str]:
+    """Rewrite `quantized` (a dynamic int8 ModelProto of the float model whose `tied_pairs`
+    are `pairs`) so each tied table's lookup reads the head's int8 weight; the names of the
+    tables shared."""
     import numpy as np
-    import onnx
     from onnx import numpy_helper
 
     graph = quantized.graph
@@ -63,10 +69,9 @@ def share_tied_tables(float_path: Path, quantized: Any) -> list[str]:
     for node in graph.node:
         for name in node.input:
             consumers.setdefault(name, []).append(node)
-    float_graph = onnx.load(str(float_path), load_external_data=False).graph
     replaced: dict[int, list[Any]] = {}  # id(lookup node) -> its replacement; dequantize -> []
     shared = []
-    for table, head in tied_pairs(float_graph).items():
+    for table, head in pairs.items():
         head_q, head_scale, head_zero = head + QUANTIZED, head + SCALE, head + ZERO
         lookups = [
             n for n in graph.node if n.op_type == "Gather" and n.input[0] == table + QUANTIZED
