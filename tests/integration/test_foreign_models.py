@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -284,6 +285,7 @@ class Outcome:
     error: float | None = None
     top1: float | None = None  # next-token agreement of a language model
     onnx: Path | None = None
+    dropped: dict[str, dict[str, Any]] = field(default_factory=dict)  # steps the gate dropped
 
 
 def accel(argv: list[str]) -> tuple[int, str]:
@@ -338,6 +340,8 @@ def run_row(row: Row, folder: Path) -> Outcome:
     if rc != 0 or not (folder / "out" / "model.onnx").is_file():
         return outcome
     outcome.onnx = folder / "out" / "model.onnx"
+    steps = json.loads((folder / "out" / "report.json").read_text())["steps"]
+    outcome.dropped = {s["name"]: s for s in steps if s["status"] == "dropped"}
     inputs = row.data(EVAL_N, 1)
     got = onnx_output(outcome.onnx, inputs)
     want = reference(model, inputs)
@@ -449,7 +453,13 @@ def test_foreign_model(row: Row, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert set(outcome.speedups) == {"1", "32"}, outcome.output
     assert outcome.onnx is not None
     ops = op_counts(outcome.onnx)
-    assert bool(INT8_OPS & set(ops)) == ("int8" in row.flags), ops
+    if "quantize" in outcome.dropped:  # measured slower than fp32 (a tiny model can be): a
+        # timing verdict, not this test's concern; the int8 model was still made and verified
+        step = outcome.dropped["quantize"]
+        assert any("slower than before" in note for note in step["notes"]), step["notes"]
+        assert step["output_error"] <= row.tolerance
+    else:
+        assert bool(INT8_OPS & set(ops)) == ("int8" in row.flags), ops
     if row.model.startswith("GPT-2"):
         assert outcome.top1 is not None
         assert outcome.top1 >= 0.9
