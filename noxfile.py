@@ -112,7 +112,7 @@ program = torch.export.export(net.eval(), (torch.rand(2, 3, 8, 8),), dynamic_sha
 torch.export.save(program, f"{sys.argv[1]}/model.pt2")
 numpy.save(f"{sys.argv[1]}/calib.npy", numpy.random.rand(8, 3, 8, 8).astype("float32"))
 """
-OPTIONAL = ("onnx", "onnxruntime", "onnxscript", "torchao", "matplotlib")
+OPTIONAL = ("onnx", "onnxruntime", "onnxscript", "torchao", "openvino", "nncf", "matplotlib")
 
 
 def _check_slim_compress(
@@ -236,11 +236,10 @@ def _one(paths: object) -> Path:
 
 @nox.session(venv_backend="none")
 def bench(session: nox.Session) -> None:
-    """Side-by-side benchmarks (ratios, JSON): every script in benchmarks/, or those named;
-    with the `peers` group (OpenVINO + NNCF, what accel is compared against)."""
+    """Side-by-side benchmarks (ratios, JSON): every script in benchmarks/, or those named."""
     scripts = session.posargs or sorted(str(p) for p in (ROOT / "benchmarks").glob("*.py"))
     for script in scripts:
-        uv_run(session, "--group", "peers", "python", script)
+        uv_run(session, "python", script)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 transformers, MLP/LSTM/GRU; `.pt2`, state dict, safetensors, TorchScript, HF folder), each
 row through the real `accel compress` CLI with accel's full timings, printed as a markdown
 table: model | input form | rc | speed-up b1/b32 (accel's summary line) | size | relative
-error of the written model.onnx in a fresh ONNX Runtime session on held-out inputs. On a
+error of the written model (model.onnx in a fresh ONNX Runtime session, or the OpenVINO IR
+accel chose) on held-out inputs, and which runtime that is. On a
 busy machine `--threads 1` keeps torch from spin-waiting (2 threads on 2 shared cores can
 make eager torch 50x slower, and the speed-ups absurd).
 
@@ -67,7 +68,8 @@ def cells(row: Any, outcome: Any, xfail: str | None) -> list[str]:
     if outcome.top1 is not None:
         error += f", next-token top-1 {outcome.top1:.0%}"
     rc = f"{outcome.rc}" + (f" (xfail: {xfail})" if xfail else "")
-    return [row.model, row.form, rc, speed or "–", size, error]
+    runtime = "–" if outcome.model is None else outcome.model.name
+    return [row.model, row.form, rc, speed or "–", size, error, runtime]
 
 
 def main() -> None:
@@ -82,8 +84,8 @@ def main() -> None:
         os.environ.pop(name, None)
     module = load_rows()
     lines = [
-        "| model | input form | rc | speed-up b1/b32 | size | rel. error (limit) |",
-        "|---|---|---|---|---|---|",
+        "| model | input form | rc | speed-up b1/b32 | size | rel. error (limit) | written |",
+        "|---|---|---|---|---|---|---|",
     ]
     timing = quick() if args.quick else contextlib.nullcontext()
     with timing, tempfile.TemporaryDirectory(prefix="foreign-") as root:

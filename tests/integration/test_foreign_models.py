@@ -1,8 +1,9 @@
 """Foreign models through the real `accel compress` CLI: torchvision, timm and transformers
 models (random weights) and small MLP/LSTM/GRU/UNet models, each in one input form (`.pt2`, a
 state dict with `--arch`, `.safetensors`, TorchScript, a `save_pretrained` folder). Each row
-checks rc 0, then opens the written `model.onnx` in a fresh ONNX Runtime session and compares
-it with the original torch model on held-out inputs (not the calibration batch).
+checks rc 0, then opens the written model (`model.onnx` in a fresh ONNX Runtime session, or
+the OpenVINO `model.xml` when that int8 candidate was chosen, in a fresh OpenVINO core) and
+compares it with the original torch model on held-out inputs (not the calibration batch).
 
 `benchmarks/foreign_matrix.py` runs the same rows with accel's full timings and prints the
 markdown table (model | input form | rc | speed-up | size | error).
@@ -284,7 +285,7 @@ class Outcome:
     size: tuple[float, float] | None = None
     error: float | None = None
     top1: float | None = None  # next-token agreement of a language model
-    onnx: Path | None = None
+    model: Path | None = None  # the file accel wrote: model.onnx, or OpenVINO's model.xml
     dropped: dict[str, dict[str, Any]] = field(default_factory=dict)  # steps the gate dropped
 
 
@@ -316,8 +317,14 @@ def relative_error(got: np.ndarray, want: np.ndarray) -> float:
     return float(np.linalg.norm(got - want) / max(float(np.linalg.norm(want)), 1e-12))
 
 
-def onnx_output(path: Path, inputs: Inputs) -> np.ndarray:
-    """The first output of `path` in a fresh ONNX Runtime session, inputs fed in order."""
+def model_output(path: Path, inputs: Inputs) -> np.ndarray:
+    """The first output of `path` in a fresh ONNX Runtime session (an IR: a fresh OpenVINO
+    core), inputs fed in order."""
+    if path.suffix == ".xml":
+        import openvino
+
+        compiled = openvino.Core().compile_model(str(path), "CPU")
+        return np.asarray(compiled([x.numpy() for x in inputs])[compiled.output(0)])
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -337,13 +344,17 @@ def run_row(row: Row, folder: Path) -> Outcome:
         argv += ["--calib-data", str(folder / "calib.npy")]
     rc, output = accel(argv)
     outcome = Outcome(rc, output, *parse_summary(output))
-    if rc != 0 or not (folder / "out" / "model.onnx").is_file():
+    if rc != 0:
         return outcome
-    outcome.onnx = folder / "out" / "model.onnx"
-    steps = json.loads((folder / "out" / "report.json").read_text())["steps"]
+    report = json.loads((folder / "out" / "report.json").read_text())
+    written = report["outputs"].get("onnx") or report["outputs"].get("openvino")
+    if written is None:
+        return outcome
+    outcome.model = folder / "out" / written
+    steps = report["steps"]
     outcome.dropped = {s["name"]: s for s in steps if s["status"] == "dropped"}
     inputs = row.data(EVAL_N, 1)
-    got = onnx_output(outcome.onnx, inputs)
+    got = model_output(outcome.model, inputs)
     want = reference(model, inputs)
     outcome.error = relative_error(got, want)
     if row.model.startswith("GPT-2"):
@@ -431,9 +442,16 @@ def quick_timings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 INT8_OPS = {"QuantizeLinear", "DynamicQuantizeLinear", "MatMulInteger", "QLinearConv"}
+INT8_OPS |= {"FakeQuantize"}  # how an OpenVINO IR marks its int8 points
 
 
 def op_counts(path: Path) -> Counter[str]:
+    """Op types of an ONNX model or an OpenVINO IR."""
+    if path.suffix == ".xml":
+        import openvino
+
+        model = openvino.Core().read_model(str(path))
+        return Counter(op.get_type_name() for op in model.get_ops())
     import onnx
 
     return Counter(node.op_type for node in onnx.load(str(path)).graph.node)
@@ -448,11 +466,11 @@ def test_foreign_model(row: Row, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.chdir(tmp_path)
     outcome = run_row(row, tmp_path)
     assert outcome.rc == 0, outcome.output
-    assert outcome.error is not None, f"no model.onnx written: {outcome.output}"
+    assert outcome.error is not None, f"no model written: {outcome.output}"
     assert outcome.error <= row.tolerance, f"error {outcome.error:.3g}: {outcome.output}"
     assert set(outcome.speedups) == {"1", "32"}, outcome.output
-    assert outcome.onnx is not None
-    ops = op_counts(outcome.onnx)
+    assert outcome.model is not None
+    ops = op_counts(outcome.model)
     if "quantize" in outcome.dropped:  # measured slower than fp32 (a tiny model can be): a
         # timing verdict, not this test's concern; the int8 model was still made and verified
         step = outcome.dropped["quantize"]

@@ -17,6 +17,7 @@ from accel.compress.report import write_report
 EXTRAS = {
     "ort": ("onnx", "onnxruntime", "onnxscript"),
     "torchao": ("torchao",),
+    "openvino": ("openvino", "nncf"),
     "plot": ("matplotlib",),
 }
 ORT_HINT = "needs 'accel-compress[ort]': pip install 'accel-compress[ort]'"
@@ -76,6 +77,32 @@ def test_pt2e_without_torchao_names_the_extra(monkeypatch, tiny, tmp_path) -> No
     code, output = invoke(tiny.program, *args, "-o", tmp_path / "out")
     assert code == 1
     assert output.strip().endswith("pip install 'accel-compress[torchao]'"), output
+
+
+def test_openvino_int8_without_openvino_names_the_extra(monkeypatch, tiny, tmp_path) -> None:
+    block(monkeypatch, "openvino")
+    args = ["--quantize", "int8", "--backend", "openvino", "--calib-data", tiny.calib, "-q"]
+    code, output = invoke(tiny.program, *args, "-o", tmp_path / "out")
+    assert code == 1
+    assert output.strip().count("\n") == 0, output
+    assert output.strip().endswith("pip install 'accel-compress[openvino]'"), output
+    assert not (tmp_path / "out").exists()
+
+
+def test_without_openvino_the_int8_choice_says_what_was_not_tried(
+    monkeypatch, tiny, tmp_path
+) -> None:
+    import json
+
+    block(monkeypatch, "openvino")
+    args = ["--quantize", "int8", "--calib-data", tiny.calib, "--repeats", "1", "-q"]
+    code, output = invoke(tiny.program, *args, "-o", tmp_path / "out")
+    assert code == 0, output
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    step = next(s for s in report["steps"] if s["name"] == "quantize")
+    assert any(
+        "OpenVINO + NNCF not tried" in n and "accel-compress[openvino]" in n for n in step["notes"]
+    ), step["notes"]
 
 
 def test_without_matplotlib_the_report_says_why_there_is_no_png(monkeypatch, tmp_path) -> None:

@@ -46,7 +46,7 @@ def test_valid_flags_come_back_typed() -> None:
         ("max_drop", "-1", r"--max-drop '-1'"),
         ("max_drop", "inf", r"--max-drop 'inf'"),
         ("target", "mips", "--target 'mips' is not supported: use one of x86, arm64"),
-        ("backend", "tensorrt", "--backend 'tensorrt' is not supported: use one of ort, pt2e"),
+        ("backend", "tensorrt", "--backend 'tensorrt' is not supported: use one of ort, openvino"),
         ("export", "tflite", "--export 'tflite' is not supported: use one of onnx, pt2"),
         ("quantize", "fp16", "--quantize 'fp16' is not supported: use one of int8"),
         ("input_shape", "1,0,8,8", "--input-shape '1,0,8,8': expected positive sizes"),

@@ -136,7 +136,7 @@ def test_quantize_works_on_an_onnx_file_too(digits, tmp_path) -> None:
     assert not any("exported to ONNX first" in n for n in context.reports[-1].notes)
 
 
-def test_without_a_named_backend_a_model_without_convolutions_gets_both_int8_candidates(
+def test_without_a_named_backend_a_model_without_convolutions_gets_every_int8_candidate(
     trained_mlp, digits, tmp_path
 ) -> None:
     from accel.compress.pipeline import compress
@@ -148,10 +148,15 @@ def test_without_a_named_backend_a_model_without_convolutions_gets_both_int8_can
     result = compress(trained_mlp, recipe, context, tmp_path / "out", quiet=True)
     step = next(s for s in result.report["steps"] if s["name"] == "quantize")
     names = [c["candidate"] for c in step["metrics"]["int8_candidates"]]
-    assert names == ["ORT static QDQ", "ORT dynamic MatMul/Gemm"]
+    assert names == ["ORT static QDQ", "ORT dynamic MatMul/Gemm", "OpenVINO + NNCF"]
     assert all(c["ms"] > 0 and c["batch"] == 32 for c in step["metrics"]["int8_candidates"])
+    chosen = step["metrics"]["int8_chosen"]
+    assert chosen in names
+    if chosen == "OpenVINO + NNCF":  # the chosen one is the one written
+        assert result.report["outputs"]["openvino"] == "model.xml"
+        return
     written = count_ops(result.output_dir / "model.onnx")
-    if step["metrics"]["mode"] == "dynamic":  # the chosen one is the one written
+    if chosen == "ORT dynamic MatMul/Gemm":
         assert "MatMulInteger" in written or "DynamicQuantizeLinear" in written
     else:
         assert "QuantizeLinear" in written
@@ -161,7 +166,14 @@ def test_without_a_named_backend_a_model_without_convolutions_gets_both_int8_can
 def test_a_convolution_net_has_no_dynamic_candidate(resnet, digits, tmp_path) -> None:
     context = context_for(digits, tmp_path)
     Quantize(choose=True)(resnet, context)
-    assert "int8_candidates" not in context.reports[-1].metrics  # dynamic leaves convs in float
+    names = [c["candidate"] for c in context.reports[-1].metrics["int8_candidates"]]
+    assert names == ["ORT static QDQ", "OpenVINO + NNCF"]  # dynamic leaves convs in float
+
+
+def test_an_arm_target_has_no_openvino_candidate(resnet, digits, tmp_path) -> None:
+    context = context_for(digits, tmp_path, target="arm64")
+    Quantize(choose=True)(resnet, context)
+    assert "int8_candidates" not in context.reports[-1].metrics
 
 
 @pytest.mark.parametrize("calibration", ["percentile", "entropy"])

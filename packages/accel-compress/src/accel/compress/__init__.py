@@ -23,6 +23,7 @@ _API = {
     "load_pruned": "accel.compress.spec",
     "OnnxModel": "accel.compress.artifacts",
     "ExportedModel": "accel.compress.artifacts",
+    "OpenVinoModel": "accel.compress.artifacts",
 }
 __all__ = ["__version__", *_API]
 

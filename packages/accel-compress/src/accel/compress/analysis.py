@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from accel.compress.artifacts import ExportedModel, OnnxModel, Runner
+from accel.compress.artifacts import ExportedModel, OnnxModel, OpenVinoModel, Runner
 from accel.compress.signature import Inputs, batch_of, batch_size, head
 from accel.core import analysis as core
 
@@ -62,7 +62,7 @@ def count_macs(model: nn.Module, example_inputs: Inputs) -> int | None:
 def size_on_disk(artifact: Any) -> int:
     """Bytes of the model's files (ONNX with its `.data` files); of a module, the bytes of
     its weights (what a file of them holds, its header aside)."""
-    if isinstance(artifact, OnnxModel | ExportedModel):
+    if isinstance(artifact, OnnxModel | ExportedModel | OpenVinoModel):
         return core.file_bytes(p for p in artifact.files() if p.exists())
     return core.state_bytes(artifact)
 
@@ -89,7 +89,7 @@ def latency_ms(
         **measured.as_dict(),
         "batch": batch_size(inputs),
         "threads": run.threads,
-        "runtime": "onnxruntime" if isinstance(artifact, OnnxModel) else "torch",
+        "runtime": runtime_of(artifact),
     }
 
 
@@ -109,6 +109,13 @@ def compare_latency(
         *runs, inputs, rounds=rounds, warmup=1, warmup_s=WARMUP_S, budget_s=budget_s
     )
     return {**compared.as_dict(), "batch": batch_size(inputs), "threads": runs[0].threads}
+
+
+def runtime_of(artifact: Any) -> str:
+    """What runs `artifact` when it is timed or checked."""
+    if isinstance(artifact, OnnxModel):
+        return "onnxruntime"
+    return "openvino" if isinstance(artifact, OpenVinoModel) else "torch"
 
 
 def analyze(

@@ -51,7 +51,8 @@ def quantize(
     target: str = "x86",
     **options: Any,
 ) -> Any:
-    """int8 `model`: an `OnnxModel` (backend 'ort') or a torch module ('pt2e', 'torchao')."""
+    """int8 `model`: an `OnnxModel` (backend 'ort'), an `OpenVinoModel` ('openvino') or a torch
+    module ('pt2e', 'torchao')."""
     context = _context(example_inputs, calib_data, output_dir, target=target)
     return build_pass({"name": "quantize", "backend": backend, **options})(model, context)
 

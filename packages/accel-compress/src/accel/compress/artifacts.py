@@ -33,7 +33,18 @@ class ExportedModel:
         return [self.path]
 
 
-Artifact = nn.Module | OnnxModel | ExportedModel
+@dataclass
+class OpenVinoModel:
+    """An OpenVINO IR: the `.xml` graph and its weights in the `.bin` of the same name."""
+
+    path: Path
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def files(self) -> list[Path]:
+        return [self.path, self.path.with_suffix(".bin")]
+
+
+Artifact = nn.Module | OnnxModel | ExportedModel | OpenVinoModel
 
 
 def external_data_files(path: Path) -> list[Path]:
@@ -122,6 +133,11 @@ class Runner:
         if isinstance(self.artifact, OnnxModel):
             ort = package("ort")  # what a missing ONNX Runtime says to install
             return onnx_predictor(self.artifact.path, threads=self.threads, package=ort)
+        if isinstance(self.artifact, OpenVinoModel):
+            from accel.core.inference import OpenVinoPredictor
+
+            ov = package("openvino")
+            return OpenVinoPredictor(self.artifact.path, threads=self.threads, package=ov)
         if isinstance(self.artifact, ExportedModel):
             return torch_predictor(program_module(load_program(self.artifact.path)))
         return torch_predictor(self.artifact)

@@ -126,7 +126,7 @@ def run(
     fold_bn: Annotated[Flag, opt("Fold BatchNorm into convolutions.")] = False,
     merge_branches: Annotated[Flag, opt("Merge RepVGG-style parallel branches.")] = False,
     export: Annotated[Text, opt("onnx or pt2.")] = None,
-    backend: Annotated[Text, opt("int8 backend: ort, pt2e or torchao.")] = None,
+    backend: Annotated[Text, opt("int8 backend: ort, openvino, pt2e or torchao.")] = None,
     target: Annotated[str, opt("x86 or arm64.")] = "x86",
     calib_data: Annotated[Text, opt("Dataset name, image folder, .npy/.npz/.pt file.")] = None,
     eval_data: Annotated[Text, opt("Labelled data: dataset name, .npz (x, y), .pt.")] = None,

@@ -1,7 +1,8 @@
 """The optional toolchains of accel-compress, one extra each, and the one-line install hint.
 
 `pip install accel-compress` prunes, reparametrizes and exports `.pt2`; ONNX (export, ONNX
-Runtime int8, `.onnx` models) needs `[ort]`, PT2E/torchao int8 `[torchao]`, report.png `[plot]`.
+Runtime int8, `.onnx` models) needs `[ort]`, PT2E/torchao int8 `[torchao]`, OpenVINO + NNCF
+int8 `[openvino]`, report.png `[plot]`.
 Features check their extra when they are set up (a pass's constructor, a model's suffix), so a
 missing one is one line naming what to install before any model or data loads.
 """
@@ -15,6 +16,7 @@ ONNX = "ONNX (export, ONNX Runtime int8)"  # what `[ort]` gives: one name for bo
 MODULES: dict[str, tuple[str, ...]] = {
     "ort": ("onnx", "onnxruntime"),
     "torchao": ("torchao",),
+    "openvino": ("openvino", "nncf"),
     "plot": ("matplotlib",),
 }
 

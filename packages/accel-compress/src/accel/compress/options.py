@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from accel.compress.signature import Signature
 
 TARGETS = ("x86", "arm64")
-BACKENDS = ("ort", "pt2e", "torchao")
+BACKENDS = ("ort", "openvino", "pt2e", "torchao")
 EXPORTS = ("onnx", "pt2")
 # `--mean imagenet --std imagenet`: what torchvision and timm ImageNet models are trained on.
 IMAGENET = {"--mean": (0.485, 0.456, 0.406), "--std": (0.229, 0.224, 0.225)}
@@ -194,7 +194,7 @@ def int8_mode(requested: str, backend: str = "ort", calib_data: bool | None = No
     means `auto`) or a pass's mode; with `calib_data` unknown (None: a recipe being built) the
     mode comes back as asked. Else `auto` is static QDQ with calibration data and dynamic
     (Linear/MatMul only: ORT's ConvInteger is slow) without; torchao is always dynamic, PT2E
-    always static; static without data is refused in one line."""
+    and OpenVINO always static; static without data is refused in one line."""
     mode = INT8_FLAGS.get(requested, requested)
     if mode not in INT8_MODES:
         raise ConfigError(f"quantize: mode {requested!r} is not one of {', '.join(INT8_MODES)}")
@@ -208,9 +208,9 @@ def int8_mode(requested: str, backend: str = "ort", calib_data: bool | None = No
             "(a dataset name, a folder of images or a .npy/.pt file of inputs)"
         )
     resolved = mode if mode != "auto" else ("static" if calib_data else "dynamic")
-    if backend == "pt2e" and resolved != "static":
+    if backend in ("pt2e", "openvino") and resolved != "static":
         raise ConfigError(
-            "quantize backend 'pt2e' is static int8: pass --calib-data NAME|PATH, "
+            f"quantize backend {backend!r} is static int8: pass --calib-data NAME|PATH, "
             "or use backend 'torchao' (dynamic, Linear layers) or 'ort'"
         )
     return resolved

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from accel.compress.analysis import analyze, compare_latency
-from accel.compress.artifacts import ExportedModel, OnnxModel
+from accel.compress.artifacts import ExportedModel, OnnxModel, OpenVinoModel
 from accel.compress.atomic import write_json
 from accel.compress.passes.parity import parity_inputs
 from accel.compress.progress import Progress
@@ -404,6 +404,8 @@ def reopen(artifact: Any, folder: Path, outputs: dict[str, Any]) -> Any:
     """The final artifact, pointing at its written file when it is a file."""
     if isinstance(artifact, OnnxModel) and "onnx" in outputs:
         return OnnxModel(folder / outputs["onnx"], artifact.meta)
+    if isinstance(artifact, OpenVinoModel) and "openvino" in outputs:
+        return OpenVinoModel(folder / outputs["openvino"], artifact.meta)
     if isinstance(artifact, ExportedModel) and "pt2" in outputs:
         return ExportedModel(folder / outputs["pt2"], artifact.meta)
     return artifact
@@ -413,7 +415,9 @@ def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for package in ("accel-compress", "accel-core", "torch", "onnxruntime", "torch-pruning"):
+    for package in (
+        "accel-compress", "accel-core", "torch", "onnxruntime", "openvino", "nncf", "torch-pruning",
+    ):  # fmt: skip
         try:
             out[package] = version(package)
         except PackageNotFoundError:

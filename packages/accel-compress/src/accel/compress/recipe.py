@@ -75,10 +75,15 @@ def build_recipe(
     backend = backend or ("pt2e" if export == "pt2" else "ort")
     if quantize == "int4":
         passes.append({"name": "quantize", "backend": "torchao", "bits": 4})
-    elif quantize and backend == "ort":
+    elif quantize and backend in ("ort", "openvino"):
+        if backend == "openvino" and export:
+            raise ConfigError(
+                f"--export {export} with backend 'openvino': its result is an OpenVINO IR "
+                "(model.xml); drop --export, or use backend 'ort' for an ONNX file"
+            )
         passes += [
             {"name": "export", "format": "onnx"},
-            ort_quantize(mode, fallback, max_drop, calibration, choose),
+            ort_quantize(mode, fallback, max_drop, calibration, choose, backend),
         ]
     elif quantize:
         passes.append({"name": "quantize", "backend": backend, "mode": mode})
@@ -104,11 +109,12 @@ def ort_quantize(
     max_drop: float | None,
     calibration: str = "auto",
     choose: bool = False,
+    backend: str = "ort",
 ) -> dict[str, Any]:
-    """The ONNX Runtime int8 pass: other calibrations tried, then layers kept in float, when
-    int8 breaks the output tolerance or the accuracy budget (`max_drop`), unless `fallback`
-    is off (`--no-fallback`)."""
-    spec: dict[str, Any] = {"name": "quantize", "backend": "ort", "mode": mode}
+    """The int8 pass on an exported ONNX model (ONNX Runtime or OpenVINO): with ONNX Runtime,
+    other calibrations tried, then layers kept in float, when int8 breaks the output tolerance
+    or the accuracy budget (`max_drop`), unless `fallback` is off (`--no-fallback`)."""
+    spec: dict[str, Any] = {"name": "quantize", "backend": backend, "mode": mode}
     if calibration != "auto":
         spec["calibration"] = calibration
     if choose:

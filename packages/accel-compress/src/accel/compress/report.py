@@ -119,10 +119,15 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def int8_choice(steps: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str]:
-    """The step that compared int8 candidates (static vs dynamic on a model without
-    convolutions), if any, and the name of the candidate it kept."""
+    """The step that compared int8 candidates (ORT static QDQ, ORT dynamic on a model without
+    convolutions, OpenVINO + NNCF), if any, and the name of the candidate it kept."""
     step = next((s for s in steps if (s.get("metrics") or {}).get("int8_candidates")), None)
-    dynamic = step is not None and step["metrics"].get("mode") == "dynamic"
+    if step is None:
+        return None, ""
+    metrics = step["metrics"]
+    if "int8_chosen" in metrics:
+        return step, str(metrics["int8_chosen"])
+    dynamic = metrics.get("mode") == "dynamic"  # a report written before OpenVINO was one
     return step, "ORT dynamic MatMul/Gemm" if dynamic else "ORT static QDQ"
 
 
@@ -133,13 +138,20 @@ def int8_candidates_section(steps: list[dict[str, Any]]) -> list[str]:
         return []
     compared = step["metrics"].get("int8_comparison") or {}
     timing = "ok" if compared.get("reliable", True) else f"unreliable: {compared.get('why')}"
-    lines = ["", "## int8 candidates", "", f"Timed side by side ({timing}).", ""]
-    lines += ["| candidate | output error | ms | batch | chosen |", "|---|---:|---:|---:|---|"]
+    lines = ["", "## int8 candidates", ""]
     lines += [
-        f"| {c['candidate']} | {c['output_error']:.3g} | {c['ms']:.2f} | {c['batch']} | "
-        f"{'yes' if c['candidate'] == chosen else ''} |"
-        for c in step["metrics"]["int8_candidates"]
+        f"Each timed side by side with the best before it ({timing}); a candidate over the "
+        "budget is not timed.",
+        "",
     ]
+    lines += ["| candidate | output error | ms | batch | chosen |", "|---|---:|---:|---:|---|"]
+    for c in step["metrics"]["int8_candidates"]:
+        ms = "over budget" if c.get("within_budget") is False else "-"
+        ms = ms if c.get("ms") is None else f"{c['ms']:.2f}"
+        lines.append(
+            f"| {c['candidate']} | {c['output_error']:.3g} | {ms} | {c['batch']} | "
+            f"{'yes' if c['candidate'] == chosen else ''} |"
+        )
     return lines
 
 
@@ -313,8 +325,10 @@ def plot(report: dict[str, Any], path: Path) -> None:
 
 
 def plot_candidates(axis: Any, candidates: list[dict[str, Any]], chosen: str) -> None:
-    """One point per int8 candidate: its time at the compared batch against its error."""
+    """One point per timed int8 candidate: its time at the compared batch against its error."""
     for candidate in candidates:
+        if candidate.get("ms") is None:
+            continue
         mine = candidate["candidate"] == chosen
         x, y = candidate["ms"], candidate["output_error"]
         axis.scatter(x, y, marker="*" if mine else "o", s=160 if mine else 40)

@@ -9,7 +9,7 @@ from typing import Any
 
 from torch import nn
 
-from accel.compress.artifacts import ExportedModel, OnnxModel
+from accel.compress.artifacts import ExportedModel, OnnxModel, OpenVinoModel
 from accel.core.passes import PassContext
 
 COLUMNS_FILE = "columns.json"
@@ -33,6 +33,8 @@ def save_artifact(
         outputs["pruned"] = "pruned"
     if isinstance(artifact, OnnxModel):
         outputs["onnx"] = copy_onnx(artifact, folder / "model.onnx")
+    elif isinstance(artifact, OpenVinoModel):
+        outputs["openvino"] = copy_openvino(artifact, folder / "model.xml")
     elif isinstance(artifact, ExportedModel):
         shutil.copyfile(artifact.path, folder / "model.pt2")
         outputs["pt2"] = "model.pt2"
@@ -46,6 +48,13 @@ def copy_onnx(model: OnnxModel, target: Path) -> str:
     shutil.copyfile(model.path, target)
     for extra in model.files()[1:]:
         shutil.copyfile(extra, target.parent / extra.name)
+    return target.name
+
+
+def copy_openvino(model: OpenVinoModel, target: Path) -> str:
+    """Copy the IR's `.xml` and `.bin` (OpenVINO finds the weights by the graph's name)."""
+    for source, copy in zip(model.files(), (target, target.with_suffix(".bin")), strict=True):
+        shutil.copyfile(source, copy)
     return target.name
 
 

@@ -1,7 +1,8 @@
 """Run any model accel makes or opens, the same way everywhere: `predict(inputs) -> outputs`.
 
 A torch module (eager, compiled or a loaded `torch.export` program) runs under `no_grad`; an
-ONNX file runs in an ONNX Runtime CPU session with pinned intra-op threads. `inputs` is one
+ONNX file runs in an ONNX Runtime CPU session with pinned intra-op threads; an OpenVINO IR
+(`.xml` + `.bin`) compiled for the CPU with as many inference threads. `inputs` is one
 tensor or a tuple of them (models with several inputs); the output is the model's main tensor
 (the first of a tuple, list or dict). `accel compress`, `accel pipeline` and the tests share
 this one runner, so an accuracy or a parity figure never depends on which command measured it.
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 Inputs = Union["torch.Tensor", tuple["torch.Tensor", ...]]  # strings: torch loads lazily
 Predict = Callable[[Inputs], "torch.Tensor"]
 ORT_PACKAGE = "onnxruntime"
+OPENVINO_PACKAGE = "openvino"
 
 
 def as_tuple(inputs: Inputs) -> tuple[torch.Tensor, ...]:
@@ -128,6 +130,54 @@ def onnx_predictor(
     return OnnxPredictor(path, threads=threads, package=package)
 
 
+def openvino_model(
+    path: str | os.PathLike[str], *, threads: int | None = None, package: str = OPENVINO_PACKAGE
+) -> Any:
+    """An OpenVINO IR (`path` the `.xml`, its weights the `.bin` beside it) compiled for the
+    CPU with `threads` inference threads (default torch's count), one stream, latency hint:
+    one request at a time, the way accel times and serves a model. An IR is a graph and
+    weights only (no code runs when it loads); `package` is what a missing OpenVINO tells the
+    user to install."""
+    from accel.core.optional import require
+
+    ov = require("openvino", package, "running an OpenVINO model")
+    if threads is None:
+        import torch
+
+        threads = torch.get_num_threads()
+    config = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY"}
+    return ov.Core().compile_model(str(path), "CPU", config)
+
+
+class OpenVinoPredictor:
+    """An OpenVINO IR as a tensor function (`openvino_model`); inputs bind by position, the
+    output is the model's first, copied out of the request's buffer."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        threads: int | None = None,
+        package: str = OPENVINO_PACKAGE,
+    ) -> None:
+        self.path = Path(path)
+        self.compiled = openvino_model(path, threads=threads, package=package)
+        self.request = self.compiled.create_infer_request()
+        self.names = [port.get_any_name() for port in self.compiled.inputs]
+
+    def __call__(self, inputs: Inputs) -> torch.Tensor:
+        import numpy as np
+        import torch
+
+        tensors = as_tuple(inputs)
+        if len(tensors) != len(self.names):
+            raise ValueError(
+                f"{self.path} takes {len(self.names)} inputs ({self.names}), got {len(tensors)}"
+            )
+        result = self.request.infer([to_numpy(t) for t in tensors])
+        return torch.from_numpy(np.array(result[self.compiled.output(0)], copy=True))
+
+
 def archive_kind(path: str | os.PathLike[str]) -> str:
     """What a torch file is, read from its zip listing only (nothing is unpickled or run):
     `"torchscript"` (a program: loading it runs code), `"export"` (a `torch.export` archive)
@@ -205,14 +255,17 @@ def pytree_types(path: str | os.PathLike[str]) -> set[str]:
 
 
 def predictor(model: Any, *, threads: int | None = None, trust: bool | None = None) -> Predict:
-    """How to run `model`: a torch module, or the path of an `.onnx` or `.pt2` file."""
+    """How to run `model`: a torch module, or the path of an `.onnx`, `.pt2` or OpenVINO
+    `.xml` file."""
     if isinstance(model, str | os.PathLike):
         path = Path(model)
         if path.suffix == ".onnx":
             return onnx_predictor(path, threads=threads)
+        if path.suffix == ".xml":
+            return OpenVinoPredictor(path, threads=threads)
         if path.suffix == ".pt2":
             from accel.core.program_module import program_module
 
             return torch_predictor(program_module(open_program(path, trust=trust)))
-        raise ValueError(f"{path}: expected an .onnx or .pt2 file, or a torch module")
+        raise ValueError(f"{path}: expected an .onnx, .pt2 or .xml file, or a torch module")
     return torch_predictor(model)

@@ -1,4 +1,5 @@
-"""`quantize`: int8 through ONNX Runtime (static QDQ or dynamic Linear-only), PT2E or torchao.
+"""`quantize`: int8 through ONNX Runtime (static QDQ or dynamic Linear-only), OpenVINO + NNCF,
+PT2E or torchao.
 
 Which path, and why (measured on this kind of CPU, see TOOLCHAIN-FACTS): ORT static QDQ with
 per-channel weights is fast on conv nets; ORT dynamic int8 is only fast for MatMul/Gemm (its
@@ -13,12 +14,14 @@ from typing import Any
 
 from torch import nn
 
-from accel.compress.artifacts import OnnxModel
-from accel.compress.extras import ONNX, need
+from accel.compress.analysis import onnx_param_count
+from accel.compress.artifacts import OnnxModel, OpenVinoModel
+from accel.compress.extras import ONNX, missing, need
 from accel.compress.options import BACKENDS, INT8_MODES, int8_mode
 from accel.compress.passes.export import export_onnx
 from accel.compress.passes.fallback import Layer, Measured, search
 from accel.compress.passes.parity import parity_inputs, record_parity
+from accel.compress.passes.quantize_openvino import FEATURE, quantize_openvino
 from accel.compress.passes.quantize_ort import CALIBRATIONS, OrtInt8, count_ops
 from accel.compress.passes.quantize_torch import quantize_pt2e, quantize_torchao
 from accel.compress.verify import TOLERANCES, compare_outputs, within_drop
@@ -36,6 +39,8 @@ class Quantize:
       `mode="auto"` picks static when calibration data is given, else dynamic (convolutions
       stay float): the choice is `accel.compress.options.int8_mode`'s, the one place that
       makes it.
+    - `backend="openvino"`: NNCF int8 of the ONNX model on the calibration data, an OpenVINO
+      IR (`model.xml`) run by OpenVINO's CPU plugin (`accel.compress.passes.quantize_openvino`).
     - `backend="pt2e"`: `torch.export` + X86InductorQuantizer (static, calibrated) + torch.compile.
     - `backend="torchao"`: int8 dynamic activations and weights for `nn.Linear` (+ torch.compile);
       `bits=4`: int4 weight-only, on a CUDA GPU only (no CPU gain, see TOOLCHAIN-FACTS).
@@ -44,7 +49,9 @@ class Quantize:
     evaluation data, its accuracy budget) is repaired unless `fallback=False`: the layers whose
     quantization costs the most are kept in float until the result meets the budget
     (`accel.compress.passes.fallback`); the report lists them. The speed gate then keeps the
-    mixed model only if it is still faster than the step before it.
+    mixed model only if it is still faster than the step before it. With `choose` (no
+    backend named on the command line), the other int8 candidates that apply are tried and
+    the fastest within the budget is kept (`_choose`).
     """
 
     def __init__(
@@ -76,6 +83,8 @@ class Quantize:
         if calibration != "auto" and calibration not in CALIBRATIONS:
             choices = ", ".join(["auto", *CALIBRATIONS])
             raise ConfigError(f"quantize: calibration {calibration!r} is not one of {choices}")
+        if backend == "openvino" and calibration != "auto":
+            raise ConfigError("quantize: calibration methods are ONNX Runtime's: use backend 'ort'")
         self.calibration, self.choose = calibration, choose
         need_backend(backend)
 
@@ -83,6 +92,8 @@ class Quantize:
         mode = int8_mode(self.mode, self.backend, context.calib_data is not None)
         if self.backend == "ort":
             return self._ort(artifact, context, mode)
+        if self.backend == "openvino":
+            return self._openvino(artifact, context)
         if not isinstance(artifact, nn.Module):
             raise ConfigError(
                 f"quantize backend {self.backend!r} works on a torch model, "
@@ -99,14 +110,7 @@ class Quantize:
 
     def _ort(self, artifact: Any, context: PassContext, mode: str) -> OnnxModel:
         report = context.record("quantize", backend="ort", mode=mode)
-        source = artifact
-        if isinstance(artifact, nn.Module):
-            path = context.workdir() / "model.fp32.onnx"
-            signature = context.options.get("signature")
-            source = OnnxModel(export_onnx(artifact, context.example_inputs, path, 18, signature))
-            report.notes.append("exported to ONNX first (ONNX Runtime quantizes ONNX models)")
-        if not isinstance(source, OnnxModel):
-            raise ConfigError(f"quantize: cannot quantize a {type(source).__name__} with ORT")
+        source = self._onnx_source(artifact, context, report, "ONNX Runtime quantizes")
         first = "minmax" if self.calibration == "auto" else self.calibration
         quantizer = self._quantizer(source, context, mode, first)
         output = quantizer.quantize(context.workdir() / "model.int8.onnx")
@@ -128,56 +132,163 @@ class Quantize:
                     )
                 if not self.within(error, collapsed, quantized, context):
                     quantized = self._fall_back(report, artifact, quantizer, output, error, context)
-        if self.choose and mode == "static" and linear_only(source.path):
-            self._choose_dynamic(report, artifact, source, quantized, context)
-        return self._finish(report, artifact, quantized, context)
+        chosen: Any = quantized
+        if self.choose and mode == "static":
+            chosen = self._choose(report, artifact, source, quantized, context)
+        return self._finish(report, artifact, chosen, context)
 
-    def _choose_dynamic(
+    def _choose(
         self,
         report: PassReport,
         before: Any,
         source: OnnxModel,
         static: OnnxModel,
         context: PassContext,
-    ) -> None:
-        """A model without convolutions has two int8 candidates: static QDQ (calibrated) and
-        dynamic MatMul/Gemm (activation ranges per batch). Both are checked and timed side by
-        side at the timing batch; dynamic replaces static in `model.int8.onnx` only when it
-        meets the budget and is measured faster on a reliable comparison."""
+    ) -> Any:
+        """With no backend named, static QDQ (calibrated, repaired by fallback) is one int8
+        candidate among those that apply here: ONNX Runtime dynamic MatMul/Gemm for a model
+        without convolutions, OpenVINO + NNCF on an x86 target when `[openvino]` is
+        installed. Each is checked against the budget; the fastest that meets it, each
+        challenger timed side by side against the best so far at the timing batch, replaces
+        static only when measured faster (by `CHOOSE_MARGIN`) on a reliable comparison. The
+        report lists every candidate's error and time."""
         from accel.compress.analysis import compare_latency
         from accel.compress.signature import batch_of
 
-        inputs, meta = parity_inputs(context), dict(source.meta)
-        path = OrtInt8(
-            source.path,
-            context.workdir() / "int8" / "dynamic",
-            mode="dynamic",
-            target=context.target,
-        ).quantize(context.workdir() / "model.int8.dynamic.onnx")
-        dynamic = OnnxModel(path, meta)
-        static_error = compare_outputs(before, static, inputs)[0]
-        error, collapsed = compare_outputs(before, dynamic, inputs)
-        within = self.within(error, collapsed, dynamic, context)
+        inputs = parity_inputs(context)
         size = int(context.options.get("timing_batch", 32))
-        compared = compare_latency(static, dynamic, batch_of(context.example_inputs, size))
-        faster = compared["speedup"] > CHOOSE_MARGIN and compared.get("reliable", True)
-        report.metrics["int8_candidates"] = [
-            {"candidate": "ORT static QDQ", "output_error": static_error,
-             "ms": compared["before_ms"], "batch": size},
-            {"candidate": "ORT dynamic MatMul/Gemm", "output_error": error,
-             "ms": compared["after_ms"], "batch": size, "within_budget": within},
+        timing_inputs = batch_of(context.example_inputs, size)
+        best, best_name = static, STATIC
+        rows: list[dict[str, Any]] = [
+            {"candidate": STATIC, "output_error": compare_outputs(before, static, inputs)[0],
+             "ms": None, "batch": size, "within_budget": True}
         ]  # fmt: skip
-        report.metrics["int8_comparison"] = compared
-        verdict = "kept static"
-        if within and faster:
-            path.replace(static.path)
-            report.metrics["mode"], verdict = "dynamic", "chose dynamic"
-        why = "" if compared.get("reliable", True) else f" (timings unreliable: {compared['why']})"
+        notes = []
+        for name, build in self._challengers(before, source, context):
+            try:
+                candidate, error, collapsed = build()
+            except Exception as failed:  # a toolchain that cannot take this model: say so
+                notes.append(f"{name} skipped ({type(failed).__name__}: {first_line(failed)})")
+                continue
+            within = self.within(error, collapsed, candidate, context)
+            row = {"candidate": name, "output_error": error, "ms": None, "batch": size,
+                   "within_budget": within}  # fmt: skip
+            rows.append(row)
+            if not within:
+                notes.append(f"{name}: error {error:.3g} over the budget")
+                continue
+            compared = compare_latency(best, candidate, timing_inputs)
+            previous = next(r for r in rows if r["candidate"] == best_name)
+            if previous["ms"] is None:
+                previous["ms"] = compared["before_ms"]
+            row["ms"] = compared["after_ms"]
+            reliable = compared.get("reliable", True)
+            verdict = f"{compared['speedup']:.2f}x {best_name}'s speed"
+            if not reliable:
+                verdict += f" (timings unreliable: {compared['why']})"
+            notes.append(f"{name}: error {error:.3g}, {verdict}")
+            if not reliable or report.metrics.get("int8_comparison", {}).get("reliable", True):
+                report.metrics["int8_comparison"] = compared  # the latest, or one unreliable
+            if reliable and compared["speedup"] > CHOOSE_MARGIN:
+                best, best_name = candidate, name
+        absent = missing("openvino", FEATURE) if context.target == "x86" else None
+        if absent is not None:
+            report.notes.append(f"int8 candidate {OPENVINO} not tried: {absent}")
+        if len(rows) == 1:
+            return static
+        report.metrics["int8_candidates"] = rows
+        report.metrics["int8_chosen"] = best_name
+        if best is not static:
+            report.metrics["mode"] = "dynamic" if best_name == DYNAMIC else "static"
+            report.metrics["runtime"] = "openvino" if best_name == OPENVINO else "onnxruntime"
         report.notes.append(
-            f"int8 candidates at batch {size}: static {compared['before_ms']:.2f} ms (error "
-            f"{static_error:.3g}), dynamic {compared['after_ms']:.2f} ms (error {error:.3g}): "
-            f"{verdict}{why}"
+            f"int8 candidates at batch {size}: {'; '.join(notes)}: chose {best_name}"
         )
+        return best
+
+    def _challengers(
+        self, before: Any, source: OnnxModel, context: PassContext
+    ) -> list[tuple[str, Any]]:
+        """The int8 candidates besides static QDQ that apply to `source` here, each with a
+        function that builds it and returns it with its output error (and collapse)."""
+        meta, work = dict(source.meta), context.workdir()
+        found: list[tuple[str, Any]] = []
+        if linear_only(source.path):
+
+            def dynamic() -> tuple[OnnxModel, float, Any]:
+                quantizer = OrtInt8(
+                    source.path, work / "int8" / "dynamic", mode="dynamic", target=context.target
+                )
+                model = OnnxModel(quantizer.quantize(work / "model.int8.dynamic.onnx"), meta)
+                return (model, *compare_outputs(before, model, parity_inputs(context)))
+
+            found.append((DYNAMIC, dynamic))
+        if context.target == "x86" and missing("openvino", FEATURE) is None:
+            found.append((OPENVINO, lambda: self._openvino_checked(before, source, context)))
+        return found
+
+    def _openvino(self, artifact: Any, context: PassContext) -> OpenVinoModel:
+        report = context.record("quantize", backend="openvino", mode="static")
+        source = self._onnx_source(artifact, context, report, "OpenVINO converts")
+        quantized = self._openvino_checked(artifact, source, context, report)[0]
+        return self._finish(report, artifact, quantized, context)
+
+    def _openvino_checked(
+        self,
+        before: Any,
+        source: OnnxModel,
+        context: PassContext,
+        report: PassReport | None = None,
+    ) -> tuple[OpenVinoModel, float, Any]:
+        """NNCF int8 of `source` with NNCF's defaults; over the budget, once more with plain
+        min/max ranges and no bias correction, the smaller error kept. Returns the model, its
+        output error and collapse."""
+        inputs = parity_inputs(context)
+        model = self._openvino_model(source, context, plain=False)
+        error, collapsed = compare_outputs(before, model, inputs)
+        if self.within(error, collapsed, model, context) or not self.fallback:
+            return model, error, collapsed
+        plain = self._openvino_model(source, context, plain=True)
+        found, broken = compare_outputs(before, plain, inputs)
+        if report is not None:
+            report.notes.append(
+                f"OpenVINO int8: NNCF's defaults gave output error {error:.3g}; min/max ranges "
+                f"without bias correction give {found:.3g}"
+            )
+        if broken is None and (collapsed is not None or found < error):
+            return plain, found, broken
+        return model, error, collapsed
+
+    def _openvino_model(
+        self, source: OnnxModel, context: PassContext, *, plain: bool
+    ) -> OpenVinoModel:
+        """NNCF int8 of `source` on the calibration data, as an IR in the work folder."""
+        ops = count_ops(source.path)
+        path = quantize_openvino(
+            source.path,
+            context.workdir() / f"model.int8{'.plain' if plain else ''}.xml",
+            context.calib_data,
+            limit=self.calib_batches,
+            transformer=any(op in ops for op in ("Attention", "Softmax")),
+            target=context.target,
+            plain=plain,
+        )
+        return OpenVinoModel(path, {**source.meta, "params": onnx_param_count(source.path)})
+
+    def _onnx_source(
+        self, artifact: Any, context: PassContext, report: PassReport, who: str
+    ) -> OnnxModel:
+        """The ONNX model to quantize: `artifact` itself, or a torch model exported first."""
+        if isinstance(artifact, nn.Module):
+            path = context.workdir() / "model.fp32.onnx"
+            signature = context.options.get("signature")
+            report.notes.append(f"exported to ONNX first ({who} ONNX models)")
+            return OnnxModel(export_onnx(artifact, context.example_inputs, path, 18, signature))
+        if not isinstance(artifact, OnnxModel):
+            raise ConfigError(
+                f"quantize: cannot quantize a {type(artifact).__name__} with {self.backend}"
+            )
+        return artifact
 
     def _quantizer(self, source: OnnxModel, context: PassContext, mode: str, how: str) -> OrtInt8:
         return OrtInt8(
@@ -310,7 +421,12 @@ class Quantize:
         return after
 
 
-CHOOSE_MARGIN = 1.05  # dynamic must be this much faster than static to replace it
+CHOOSE_MARGIN = 1.05  # a candidate must be this much faster than the best so far to replace it
+STATIC, DYNAMIC, OPENVINO = "ORT static QDQ", "ORT dynamic MatMul/Gemm", "OpenVINO + NNCF"
+
+
+def first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [""])[0][:200]
 
 
 def linear_only(path: Path) -> bool:
@@ -324,6 +440,9 @@ def need_backend(backend: str) -> None:
     """The extra a backend runs on is installed (checked when the pass is built: before work)."""
     if backend == "ort":
         need("ort", ONNX)
+    elif backend == "openvino":
+        need("ort", ONNX)  # the model is exported to ONNX, then converted
+        need("openvino", FEATURE)
     else:
         need("torchao", "PT2E int8" if backend == "pt2e" else "torchao quantization")
 
