@@ -1,8 +1,9 @@
 """Open what the other accel packages write, under the same loading policy as everywhere.
 
 - an `.onnx` file, or a folder holding `model.onnx`: ONNX Runtime;
-- an `accel compress` output folder (`report.json` names its model file, `model.onnx` or
-  `model.pt2`, and records the input signature);
+- an `accel compress` output folder (`report.json` names its model file, `model.onnx`,
+  `model.pt2` or an OpenVINO `model.xml`, and records the input signature);
+- an OpenVINO IR `.xml` file (its `.bin` beside it), with `accel-serve[openvino]`;
 - a `.pt2` `torch.export` program, opened by accel-core's checked loader (no pickle runs);
 - TorchScript: a program, so only with `--trust-file` (it runs code when loaded);
 - an accel checkpoint, `last` pointer or run directory: the model is rebuilt from its stored
@@ -24,12 +25,12 @@ from typing import Any
 from accel.serve.errors import ModelLoadError
 from accel.serve.mlflow_uri import fetch_model, is_model_uri, require_mlflow, uri_name
 from accel.serve.preprocessing import Preprocessing, check_fits, derive, model_columns, read_card
-from accel.serve.runners import Runner, onnx_runner, torch_runner, torch_spec
+from accel.serve.runners import Runner, onnx_runner, openvino_runner, torch_runner, torch_spec
 from accel.serve.tensors import TensorSpec
 
 REPORT = "report.json"
 MAX_REPORT_BYTES = 16 << 20
-KINDS = ("onnx", "compress", "pt2", "torchscript", "checkpoint")
+KINDS = ("onnx", "openvino", "compress", "pt2", "torchscript", "checkpoint")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +66,8 @@ def model_kind(path: Path) -> str:
         return "onnx"
     if path.suffix == ".pt2":
         return "pt2"
+    if path.suffix == ".xml":
+        return "openvino"
     from accel.core.inference import archive_kind
 
     try:
@@ -74,8 +77,8 @@ def model_kind(path: Path) -> str:
     if kind in ("torchscript", "export"):
         return "pt2" if kind == "export" else kind
     raise ModelLoadError(
-        f"{path}: expected an .onnx file, a .pt2 program, TorchScript, an accel compress "
-        "output folder or an accel checkpoint / run directory"
+        f"{path}: expected an .onnx file, a .pt2 program, an OpenVINO .xml, TorchScript, an "
+        "accel compress output folder or an accel checkpoint / run directory"
     )
 
 
@@ -104,6 +107,9 @@ def open_model(
         file = path / "model.onnx" if path.is_dir() else path
         runner = onnx_runner(file, threads=threads)
         prep = derive(runner.inputs, read_card(file.parent), source=str(file.parent))
+    elif kind == "openvino":
+        runner = openvino_runner(path, threads=threads)
+        prep = derive(runner.inputs, read_card(path.parent), source=str(path.parent))
     elif kind == "pt2":
         runner = open_pt2(path, threads=threads, trust=trust)
         prep = derive(runner.inputs, read_card(path.parent), source=str(path.parent))
@@ -139,21 +145,24 @@ def open_compress_folder(path: Path, *, threads: int, trust: bool) -> tuple[Runn
     outputs: dict[str, Any] = named if isinstance(named, dict) else {}
     from accel.core.names import is_plain_name
 
-    for key, opener in (("onnx", "onnx"), ("pt2", "pt2")):
+    for key in ("onnx", "openvino", "pt2"):
         name = outputs.get(key)
         if name is None:
             continue
         if not is_plain_name(name) or not (path / name).is_file():
             raise ModelLoadError(f"{path / REPORT}: outputs.{key} = {name!r} is not a file here")
         file = path / name
-        if opener == "onnx":
+        if key == "onnx":
             runner = onnx_runner(file, threads=threads)
+        elif key == "openvino":
+            runner = openvino_runner(file, threads=threads)
         else:
             runner = open_pt2(file, threads=threads, trust=trust)
         source = f"{path / REPORT} and the input signature"
         return runner, derive(runner.inputs, read_card(path), source=source)
     raise ModelLoadError(
-        f"{path / REPORT} names no model.onnx or model.pt2 (outputs: {sorted(outputs)}): "
+        f"{path / REPORT} names no model.onnx, model.xml or model.pt2 (outputs: "
+        f"{sorted(outputs)}): "
         "export one with accel compress --export onnx"
     )
 

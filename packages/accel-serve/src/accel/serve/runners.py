@@ -7,7 +7,9 @@ pool threads leave the cores to the event loop between batches. Serving needs ev
 output and the session's declared inputs, so it holds the session itself rather than
 accel-core's `onnx_predictor` (the main output only).
 torch models (a `.pt2` program, TorchScript, a rebuilt checkpoint) run through accel-core's
-`torch_predictor` (no autograd, the main output).
+`torch_predictor` (no autograd, the main output). An OpenVINO IR (what `accel compress` writes
+when OpenVINO's int8 was the fastest) is compiled by accel-core's `openvino_model` with the
+same threads, one stream, and every output returned.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from accel.serve.errors import ModelLoadError
 from accel.serve.tensors import ORT_TYPES, TORCH_TYPES, Dim, TensorSpec
 
 ORT_PACKAGE = "accel-serve"  # onnxruntime is one of its dependencies
+OPENVINO_PACKAGE = "'accel-serve[openvino]'"
 
 
 def usable_cores() -> int:
@@ -73,6 +76,47 @@ def onnx_runner(path: Path, *, threads: int) -> Runner:
     return Runner(
         platform="onnxruntime_onnx", inputs=inputs, outputs=outputs, run=run, threads=threads
     )
+
+
+def openvino_runner(path: Path, *, threads: int) -> Runner:
+    """An OpenVINO IR (`path` the `.xml`) compiled for the CPU by accel-core's
+    `openvino_model`: `threads` inference threads, one stream, one request at a time (the
+    batcher calls `run` from one thread)."""
+    from accel.core.errors import MissingPackageError
+    from accel.core.inference import openvino_model
+
+    try:
+        compiled = openvino_model(path, threads=threads, package=OPENVINO_PACKAGE)
+    except MissingPackageError:
+        raise
+    except Exception as error:
+        raise ModelLoadError(f"{path} is not a model OpenVINO can load: {flat(error)}") from None
+    inputs = tuple(openvino_spec(port, path) for port in compiled.inputs)
+    outputs = tuple(openvino_spec(port, path) for port in compiled.outputs)
+    request = compiled.create_infer_request()
+
+    def run(feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        result = request.infer({spec.name: feed[spec.name] for spec in inputs})
+        return {
+            spec.name: np.array(result[port], copy=True)
+            for spec, port in zip(outputs, compiled.outputs, strict=True)
+        }
+
+    return Runner(platform="openvino", inputs=inputs, outputs=outputs, run=run, threads=threads)
+
+
+def openvino_spec(port: Any, path: Path) -> TensorSpec:
+    """An OpenVINO input or output port as a spec (dynamic dimensions as None)."""
+    name = port.get_any_name()
+    try:
+        dtype = port.get_element_type().to_dtype().name
+    except Exception:  # a type numpy has no name for
+        dtype = str(port.get_element_type())
+    datatype = TORCH_TYPES.get(dtype)
+    if datatype is None:
+        raise ModelLoadError(f"{path}: {name!r} is {dtype}: accel serve takes numeric tensors")
+    shape = tuple(d.get_length() if d.is_static else None for d in port.get_partial_shape())
+    return TensorSpec(name=name, datatype=datatype, shape=shape)
 
 
 def ort_spec(arg: Any, path: Path) -> TensorSpec:
