@@ -69,7 +69,7 @@ def test_first_tensor_unwraps_dicts_and_tuples_and_refuses_others() -> None:
     assert first_tensor({"logits": (t, None)}) is t
     with pytest.raises(TypeError, match="returned a str"):
         first_tensor("no")
-    with pytest.raises(ValueError, match=r"expected an \.onnx or \.pt2 file"):
+    with pytest.raises(ValueError, match=r"expected an \.onnx, \.pt2 or \.xml file"):
         predictor("model.bin")
 
 

@@ -31,6 +31,14 @@ def as_tuple(inputs: Inputs) -> tuple[torch.Tensor, ...]:
     return inputs if isinstance(inputs, tuple) else (inputs,)
 
 
+def positional(inputs: Inputs, names: list[str], path: Path) -> tuple[torch.Tensor, ...]:
+    """`inputs` as a tuple, one tensor per input of the model file `path` (`names`)."""
+    tensors = as_tuple(inputs)
+    if len(tensors) != len(names):
+        raise ValueError(f"{path} takes {len(names)} inputs ({names}), got {len(tensors)}")
+    return tensors
+
+
 def first_tensor(output: Any) -> torch.Tensor:
     """The main output of a model that may return a tuple, list or dict."""
     import torch
@@ -114,11 +122,7 @@ class OnnxPredictor:
     def __call__(self, inputs: Inputs) -> torch.Tensor:
         import torch
 
-        tensors = as_tuple(inputs)
-        if len(tensors) != len(self.names):
-            raise ValueError(
-                f"{self.path} takes {len(self.names)} inputs ({self.names}), got {len(tensors)}"
-            )
+        tensors = positional(inputs, self.names, self.path)
         feed = {name: to_numpy(t) for name, t in zip(self.names, tensors, strict=True)}
         return torch.from_numpy(self.session.run(None, feed)[0])
 
@@ -169,11 +173,7 @@ class OpenVinoPredictor:
         import numpy as np
         import torch
 
-        tensors = as_tuple(inputs)
-        if len(tensors) != len(self.names):
-            raise ValueError(
-                f"{self.path} takes {len(self.names)} inputs ({self.names}), got {len(tensors)}"
-            )
+        tensors = positional(inputs, self.names, self.path)
         result = self.request.infer([to_numpy(t) for t in tensors])
         return torch.from_numpy(np.array(result[self.compiled.output(0)], copy=True))
 
