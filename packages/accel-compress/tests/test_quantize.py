@@ -11,10 +11,11 @@ from compress_models import TinyResNet
 from torch import nn
 
 from accel.compress.artifacts import OnnxModel
+from accel.compress.passes.parity import parity_inputs
 from accel.compress.passes.quantize import Quantize
 from accel.compress.passes.quantize_ort import count_ops
 from accel.compress.recipe import build_recipe
-from accel.compress.verify import accuracy
+from accel.compress.verify import accuracy, compare_outputs
 from accel.core.errors import ConfigError
 from accel.core.passes import PassContext
 
@@ -168,6 +169,46 @@ def test_a_convolution_net_has_no_dynamic_candidate(resnet, digits, tmp_path) ->
     Quantize(choose=True)(resnet, context)
     names = [c["candidate"] for c in context.reports[-1].metrics["int8_candidates"]]
     assert names == ["ORT static QDQ", "OpenVINO + NNCF"]  # dynamic leaves convs in float
+
+
+class FloatChallenger(Quantize):
+    """The candidate choice with one challenger: the fp32 ONNX model itself (error ~1e-6,
+    within a 1e-3 budget), or, with `broken`, a build that fails the way a toolchain that
+    cannot take a model does."""
+
+    def __init__(self, *, broken: bool = False, **options) -> None:
+        super().__init__(**options)
+        self.broken = broken
+
+    def _challengers(self, before, source, context):
+        def build():
+            if self.broken:
+                raise RuntimeError("cannot convert this model\nsecond line")
+            return (source, *compare_outputs(before, source, parity_inputs(context)))
+
+        return [("fp32 ONNX", build)]
+
+
+def test_a_static_result_over_the_budget_gives_way_to_any_candidate_within_it(
+    resnet, digits, tmp_path
+) -> None:
+    context = context_for(digits, tmp_path)
+    quantize = FloatChallenger(choose=True, fallback=False, tolerance=1e-3)
+    result = quantize(resnet, context)
+    metrics = context.reports[-1].metrics
+    assert metrics["int8_chosen"] == "fp32 ONNX"
+    assert [c["within_budget"] for c in metrics["int8_candidates"]] == [False, True]
+    assert "QuantizeLinear" not in count_ops(result.path)
+
+
+def test_a_candidate_that_cannot_be_built_is_named_in_the_notes(resnet, digits, tmp_path) -> None:
+    context = context_for(digits, tmp_path)
+    result = FloatChallenger(choose=True, broken=True)(resnet, context)
+    report = context.reports[-1]
+    assert "QuantizeLinear" in count_ops(result.path)  # static stands
+    assert any(
+        "fp32 ONNX skipped (RuntimeError: cannot convert this model)" in n for n in report.notes
+    )
 
 
 def test_an_arm_target_has_no_openvino_candidate(resnet, digits, tmp_path) -> None:

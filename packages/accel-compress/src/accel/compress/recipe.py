@@ -83,7 +83,7 @@ def build_recipe(
             )
         passes += [
             {"name": "export", "format": "onnx"},
-            ort_quantize(mode, fallback, max_drop, calibration, choose, backend),
+            onnx_quantize(mode, fallback, max_drop, calibration, choose, backend),
         ]
     elif quantize:
         passes.append({"name": "quantize", "backend": backend, "mode": mode})
@@ -103,7 +103,7 @@ def build_recipe(
     }
 
 
-def ort_quantize(
+def onnx_quantize(
     mode: str | None,
     fallback: bool,
     max_drop: float | None,

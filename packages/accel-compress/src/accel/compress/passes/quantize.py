@@ -150,8 +150,10 @@ class Quantize:
         without convolutions, OpenVINO + NNCF on an x86 target when `[openvino]` is
         installed. Each is checked against the budget; the fastest that meets it, each
         challenger timed side by side against the best so far at the timing batch, replaces
-        static only when measured faster (by `CHOOSE_MARGIN`) on a reliable comparison. The
-        report lists every candidate's error and time."""
+        static only when measured faster (by `CHOOSE_MARGIN`) on a reliable comparison. A
+        static result its fallback could not bring within the budget is replaced by the first
+        challenger that meets it, whatever its speed. The report lists every candidate's
+        error and time."""
         from accel.compress.analysis import compare_latency
         from accel.compress.signature import batch_of
 
@@ -159,11 +161,13 @@ class Quantize:
         size = int(context.options.get("timing_batch", 32))
         timing_inputs = batch_of(context.example_inputs, size)
         best, best_name = static, STATIC
+        static_error, static_collapsed = compare_outputs(before, static, inputs)
+        best_within = self.within(static_error, static_collapsed, static, context)
         rows: list[dict[str, Any]] = [
-            {"candidate": STATIC, "output_error": compare_outputs(before, static, inputs)[0],
-             "ms": None, "batch": size, "within_budget": True}
+            {"candidate": STATIC, "output_error": static_error, "ms": None, "batch": size,
+             "within_budget": best_within}
         ]  # fmt: skip
-        notes = []
+        notes = [] if best_within else [f"{STATIC}: error {static_error:.3g} over the budget"]
         for name, build in self._challengers(before, source, context):
             try:
                 candidate, error, collapsed = build()
@@ -176,6 +180,10 @@ class Quantize:
             rows.append(row)
             if not within:
                 notes.append(f"{name}: error {error:.3g} over the budget")
+                continue
+            if not best_within:  # any result within the budget beats one that breaks it
+                notes.append(f"{name}: error {error:.3g}, within the budget")
+                best, best_name, best_within = candidate, name, True
                 continue
             compared = compare_latency(best, candidate, timing_inputs)
             previous = next(r for r in rows if r["candidate"] == best_name)
@@ -195,6 +203,8 @@ class Quantize:
         if absent is not None:
             report.notes.append(f"int8 candidate {OPENVINO} not tried: {absent}")
         if len(rows) == 1:
+            if notes:  # a challenger that could not be built: say which, and why
+                report.notes.append(f"int8 candidates: {'; '.join(notes)}: kept {STATIC}")
             return static
         report.metrics["int8_candidates"] = rows
         report.metrics["int8_chosen"] = best_name
