@@ -62,3 +62,20 @@ def test_a_file_artifact_cannot_go_back_to_torch(tmp_path: Path) -> None:
 def test_a_pass_returning_something_else_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="a pass returned a dict"):
         describe({"not": "a model"}, tmp_path, None)
+
+
+def test_an_openvino_ir_is_a_file_artifact_with_its_weights(tmp_path: Path) -> None:
+    from dataclasses import dataclass
+
+    @dataclass
+    class Ir:  # what accel-compress's OpenVinoModel exposes: a path
+        path: Path
+
+    (tmp_path / "model.xml").write_bytes(b"<net/>")
+    (tmp_path / "model.bin").write_bytes(b"\0" * 2048)
+    record = describe(Ir(tmp_path / "model.xml"), tmp_path, None)
+    assert record["format"] == "openvino"
+    assert {p.name for p in files_of(record)} == {"model.xml", "model.bin"}
+    assert size_mb(record) == round((6 + 2048) / 2**20, 4)
+    with pytest.raises(ConfigError, match=r"left a file \(openvino: "):
+        open_module(record, "finetune")

@@ -1,7 +1,8 @@
 """Turn a trained model (or a file holding one) into a directory MLflow can log and register.
 
 No pickle: a live `nn.Module` is saved with MLflow's `pt2` format (`torch.export`), an ONNX
-file with MLflow's ONNX flavor when `onnx` is installed; any other file is logged as is.
+file with MLflow's ONNX flavor when `onnx` is installed; any other file is logged as is, with
+the files that belong to it (an OpenVINO IR's `.bin`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from accel.core.errors import ConfigError
+from accel.core.model_files import model_files
 
 
 def prepare_file(path: Path, target: Path) -> Path:
@@ -26,10 +28,8 @@ def prepare_file(path: Path, target: Path) -> Path:
         _save_onnx(path, target)
     else:
         target.mkdir(parents=True)
-        shutil.copy2(path, target / path.name)
-        data = path.with_name(path.name + ".data")  # external ONNX weights travel along
-        if data.exists():
-            shutil.copy2(data, target / data.name)
+        for file in model_files(path):  # external ONNX weights, an IR's .bin travel along
+            shutil.copy2(file, target / file.name)
     return target
 
 

@@ -8,14 +8,14 @@ from typing import Any
 from accel.core.errors import ConfigError
 from accel.core.outputs import MARKER as OWNER_MARKER
 
-FILE_FORMATS = {".onnx": "onnx", ".pt2": "pt2"}
+FILE_FORMATS = {".onnx": "onnx", ".pt2": "pt2", ".xml": "openvino"}
 FORMATS = ("checkpoint", "module", *FILE_FORMATS.values())  # every format a step may leave
 
 
 def describe(artifact: Any, step_dir: Path, spec: Any) -> dict[str, Any]:
     """Save a torch model in accel's pruned-model format (the folder `accel compress` writes
     and opens: weights + channel spec naming the architecture `spec`); record a file artifact
-    (ONNX, pt2) as is."""
+    (ONNX, pt2, OpenVINO IR) as is."""
     from torch import nn
 
     from accel.core.pruned import save_pruned
@@ -28,7 +28,7 @@ def describe(artifact: Any, step_dir: Path, spec: Any) -> dict[str, Any]:
         return {"format": FILE_FORMATS[Path(file).suffix], "path": str(file), "spec": spec}
     raise ConfigError(
         f"a pass returned a {type(artifact).__name__}: a pipeline step must end with a torch "
-        "model or a file (ONNX, pt2)"
+        "model or a file (ONNX, pt2, OpenVINO IR)"
     )
 
 
@@ -43,18 +43,19 @@ def open_module(record: dict[str, Any], step: str) -> Any:
 
         return load_pruned(record["path"])
     raise ConfigError(
-        f"pipeline step '{step}' needs a torch model but the previous step left a "
-        f"{record['format']} file ({record['path']}): put it before the step that exports"
+        f"pipeline step '{step}' needs a torch model but the previous step left a file "
+        f"({record['format']}: {record['path']}): put it before the step that exports"
     )
 
 
 def files_of(record: dict[str, Any]) -> list[Path]:
-    """Every file an artifact consists of (ONNX external data included)."""
+    """Every file an artifact consists of (ONNX external data, an IR's weights included)."""
+    from accel.core.model_files import model_files
+
     path = Path(record["path"])
     if path.is_dir():
         return [p for p in path.rglob("*") if p.is_file() and p.name != OWNER_MARKER]
-    extra = [p for p in path.parent.glob(f"{path.name}.data") if p.is_file()]
-    return [path, *extra]
+    return model_files(path)
 
 
 def size_mb(record: dict[str, Any]) -> float:

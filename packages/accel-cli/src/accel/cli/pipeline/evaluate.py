@@ -1,5 +1,5 @@
-"""Accuracy of any artifact (torch model or ONNX/pt2 file) on the test split, the same way for
-all: through accel-core's one runner, as `accel compress` runs them."""
+"""Accuracy of any artifact (torch model or ONNX/pt2/OpenVINO file) on the test split, the
+same way for all: through accel-core's one runner, as `accel compress` runs them."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ def accuracy(record: dict[str, Any], loader: Any, step: str) -> float:
 
 
 def _predictor(record: dict[str, Any], step: str) -> Any:
+    from accel.cli.pipeline.artifacts import FILE_FORMATS
     from accel.core.inference import predictor
 
-    if record["format"] in ("onnx", "pt2"):
+    if record["format"] in FILE_FORMATS.values():
         return predictor(record["path"])  # a .pt2 through the checked loader: nothing unpickled
     from accel.cli.pipeline.artifacts import open_module
 

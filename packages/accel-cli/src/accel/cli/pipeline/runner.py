@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from accel.cli.pipeline.artifacts import FILE_FORMATS
 from accel.cli.pipeline.report import write_report
 from accel.cli.pipeline.state import PipelineState, StepRecord
 from accel.cli.pipeline.steps import STEP_KINDS, TRAINING_KINDS, StepResult
@@ -139,10 +140,10 @@ def _log_outcome(tracker: Any, run_dir: Path, report: Mapping[str, Any]) -> None
 
 
 def _final_file(report: Mapping[str, Any]) -> Path | None:
-    """The deployable file the last step that made one left (ONNX or pt2), if any."""
+    """The deployable file the last step that made one left (ONNX, pt2, IR), if any."""
     for record in reversed(list(report.get("steps", {}).values())):
         artifact = record.get("artifact") or {}
-        if artifact.get("format") in ("onnx", "pt2") and Path(artifact["path"]).is_file():
+        if artifact.get("format") in FILE_FORMATS.values() and Path(artifact["path"]).is_file():
             return Path(artifact["path"])
     return None
 

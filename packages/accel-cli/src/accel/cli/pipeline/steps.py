@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from accel.cli.pipeline.artifacts import describe, open_module, size_mb
+from accel.cli.pipeline.artifacts import FORMATS, describe, open_module, size_mb
 from accel.core.errors import ConfigError
 
 StepResult = tuple[dict[str, Any] | None, dict[str, Any]]
@@ -94,13 +94,12 @@ def export_step(spec: Any, config: Any, previous: Any, step_dir: Path, history: 
     if record["format"] in ("checkpoint", "module"):
         export = spec.get("export") or {"name": "export", "format": "onnx"}
         return compress_step({**spec, "passes": [export]}, config, previous, step_dir, history)
+    from accel.core.model_files import model_files
+
     source = Path(record["path"])
-    target = step_dir / source.name
-    shutil.copy2(source, target)
-    extra = source.parent / f"{source.name}.data"
-    if extra.exists():
-        shutil.copy2(extra, step_dir / extra.name)
-    return {**record, "path": str(target)}, {"copied_from": str(source)}
+    for file in model_files(source):  # an ONNX model's external data, an IR's weights
+        shutil.copy2(file, step_dir / file.name)
+    return {**record, "path": str(step_dir / source.name)}, {"copied_from": str(source)}
 
 
 def evaluate_step(
@@ -114,7 +113,7 @@ def evaluate_step(
         raise ConfigError(f"pipeline step '{spec['name']}': the data has no test split")
     rows = {}
     for name, record in history.items():
-        if record is None or record.get("format") not in ("checkpoint", "module", "onnx", "pt2"):
+        if record is None or record.get("format") not in FORMATS:
             continue
         rows[name] = {
             "format": record["format"],
