@@ -31,6 +31,15 @@ def test_pt2_export_quantizes_with_pt2e() -> None:
     assert recipe["passes"] == [{"name": "quantize", "backend": "pt2e", "mode": "static"}]
 
 
+def test_a_pt2_target_with_no_backend_named_compares_the_torch_int8_candidates() -> None:
+    recipe = build_recipe(quantize="int8", export="pt2")
+    assert recipe["passes"] == [
+        {"name": "quantize", "backend": "pt2e", "mode": "auto", "choose": True}
+    ]
+    named = build_recipe(quantize="int8", export="pt2", backend="pt2e")
+    assert "choose" not in named["passes"][0]
+
+
 def test_int4_is_torchao_weight_only() -> None:
     assert build_recipe(quantize="int4")["passes"] == [
         {"name": "quantize", "backend": "torchao", "bits": 4}

@@ -86,7 +86,10 @@ def build_recipe(
             onnx_quantize(mode, fallback, max_drop, calibration, choose, backend),
         ]
     elif quantize:
-        passes.append({"name": "quantize", "backend": backend, "mode": mode})
+        spec: dict[str, Any] = {"name": "quantize", "backend": backend, "mode": mode}
+        if choose and backend == "pt2e":  # a torch target: PT2E, torchao for Linear models
+            spec["choose"] = True
+        passes.append(spec)
         if export == "onnx":
             raise ConfigError(f"--export onnx with backend {backend!r}: use backend 'ort'")
     elif export:

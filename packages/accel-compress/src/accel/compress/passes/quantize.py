@@ -9,8 +9,9 @@ ConvInteger is 5-10x slower than fp32), so dynamic mode never touches convolutio
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from torch import nn
 
@@ -22,7 +23,7 @@ from accel.compress.passes.export import export_onnx
 from accel.compress.passes.fallback import Layer, Measured, search
 from accel.compress.passes.parity import parity_inputs, record_parity
 from accel.compress.passes.quantize_openvino import FEATURE, quantize_openvino
-from accel.compress.passes.quantize_ort import CALIBRATIONS, OrtInt8, count_ops
+from accel.compress.passes.quantize_ort import CALIBRATIONS, OrtInt8, count_ops, saturates
 from accel.compress.passes.quantize_torch import quantize_pt2e, quantize_torchao
 from accel.compress.verify import TOLERANCES, compare_outputs, within_drop
 from accel.core.errors import ConfigError
@@ -89,6 +90,15 @@ class Quantize:
         need_backend(backend)
 
     def __call__(self, artifact: Any, context: PassContext) -> Any:
+        if (  # a torch target, no backend named, no data: int8 that needs none, if it applies
+            self.backend == "pt2e"
+            and self.choose
+            and context.calib_data is None
+            and isinstance(artifact, nn.Module)
+            and linear_modules_only(artifact)
+        ):
+            why = "no calibration data: torchao int8 dynamic (Linear layers; PT2E is static)"
+            return self._torchao(artifact, context, why)
         mode = int8_mode(self.mode, self.backend, context.calib_data is not None)
         if self.backend == "ort":
             return self._ort(artifact, context, mode)
@@ -101,12 +111,7 @@ class Quantize:
             )
         if self.backend == "pt2e":
             return self._pt2e(artifact, context, mode)
-        report = context.record("quantize", backend="torchao", mode="dynamic", bits=self.bits)
-        quantized = quantize_torchao(copy.deepcopy(artifact), self.compile, self.bits)
-        report.metrics["quantized_linear"] = sum(
-            isinstance(m, nn.Linear) for m in artifact.modules()
-        )
-        return self._finish(report, artifact, quantized, context)
+        return self._torchao(artifact, context)
 
     def _ort(self, artifact: Any, context: PassContext, mode: str) -> OnnxModel:
         report = context.record("quantize", backend="ort", mode=mode)
@@ -134,24 +139,27 @@ class Quantize:
                     quantized = self._fall_back(report, artifact, quantizer, output, error, context)
         chosen: Any = quantized
         if self.choose and mode == "static":
-            chosen = self._choose(report, artifact, source, quantized, context)
+            absent = missing("openvino", FEATURE) if context.target == "x86" else None
+            if absent is not None:
+                report.notes.append(f"int8 candidate {OPENVINO} not tried: {absent}")
+            challengers = self._challengers(artifact, source, context)
+            chosen = self._choose(report, artifact, (STATIC, quantized), challengers, context)
         return self._finish(report, artifact, chosen, context)
 
     def _choose(
         self,
         report: PassReport,
         before: Any,
-        source: OnnxModel,
-        static: OnnxModel,
+        first: tuple[str, Any],
+        challengers: list[Challenger],
         context: PassContext,
     ) -> Any:
-        """With no backend named, static QDQ (calibrated, repaired by fallback) is one int8
-        candidate among those that apply here: ONNX Runtime dynamic MatMul/Gemm for a model
-        without convolutions, OpenVINO + NNCF on an x86 target when `[openvino]` is
-        installed. Each is checked against the budget; the fastest that meets it, each
-        challenger timed side by side against the best so far at the timing batch, replaces
-        static only when measured faster (by `CHOOSE_MARGIN`) on a reliable comparison. A
-        static result its fallback could not bring within the budget is replaced by the first
+        """With no backend named, the first result (ORT static QDQ, calibrated and repaired by
+        fallback, or PT2E for a torch target) is one int8 candidate among those that apply
+        here (`_challengers`, `_torch_challengers`). Each is checked against the budget; the
+        fastest that meets it, each challenger timed side by side against the best so far at
+        the timing batch, replaces the first only when measured faster (by `CHOOSE_MARGIN`) on
+        a reliable comparison. A first result over the budget is replaced by the first
         challenger that meets it, whatever its speed. The report lists every candidate's
         error and time."""
         from accel.compress.analysis import compare_latency
@@ -160,15 +168,16 @@ class Quantize:
         inputs = parity_inputs(context)
         size = int(context.options.get("timing_batch", 32))
         timing_inputs = batch_of(context.example_inputs, size)
-        best, best_name = static, STATIC
-        static_error, static_collapsed = compare_outputs(before, static, inputs)
-        best_within = self.within(static_error, static_collapsed, static, context)
+        first_name, best = first
+        best_name, chosen_metrics = first_name, {}
+        first_error, first_collapsed = compare_outputs(before, best, inputs)
+        best_within = self.within(first_error, first_collapsed, best, context)
         rows: list[dict[str, Any]] = [
-            {"candidate": STATIC, "output_error": static_error, "ms": None, "batch": size,
+            {"candidate": first_name, "output_error": first_error, "ms": None, "batch": size,
              "within_budget": best_within}
         ]  # fmt: skip
-        notes = [] if best_within else [f"{STATIC}: error {static_error:.3g} over the budget"]
-        for name, build in self._challengers(before, source, context):
+        notes = [] if best_within else [f"{first_name}: error {first_error:.3g} over the budget"]
+        for name, build, metrics in challengers:
             try:
                 candidate, error, collapsed = build()
             except Exception as failed:  # a toolchain that cannot take this model: say so
@@ -183,7 +192,7 @@ class Quantize:
                 continue
             if not best_within:  # any result within the budget beats one that breaks it
                 notes.append(f"{name}: error {error:.3g}, within the budget")
-                best, best_name, best_within = candidate, name, True
+                best, best_name, best_within, chosen_metrics = candidate, name, True, metrics
                 continue
             compared = compare_latency(best, candidate, timing_inputs)
             previous = next(r for r in rows if r["candidate"] == best_name)
@@ -198,19 +207,14 @@ class Quantize:
             if not reliable or report.metrics.get("int8_comparison", {}).get("reliable", True):
                 report.metrics["int8_comparison"] = compared  # the latest, or one unreliable
             if reliable and compared["speedup"] > CHOOSE_MARGIN:
-                best, best_name = candidate, name
-        absent = missing("openvino", FEATURE) if context.target == "x86" else None
-        if absent is not None:
-            report.notes.append(f"int8 candidate {OPENVINO} not tried: {absent}")
+                best, best_name, chosen_metrics = candidate, name, metrics
         if len(rows) == 1:
             if notes:  # a challenger that could not be built: say which, and why
-                report.notes.append(f"int8 candidates: {'; '.join(notes)}: kept {STATIC}")
-            return static
+                report.notes.append(f"int8 candidates: {'; '.join(notes)}: kept {first_name}")
+            return best
         report.metrics["int8_candidates"] = rows
         report.metrics["int8_chosen"] = best_name
-        if best is not static:
-            report.metrics["mode"] = "dynamic" if best_name == DYNAMIC else "static"
-            report.metrics["runtime"] = "openvino" if best_name == OPENVINO else "onnxruntime"
+        report.metrics.update(chosen_metrics)  # how the chosen one runs, when not the first
         report.notes.append(
             f"int8 candidates at batch {size}: {'; '.join(notes)}: chose {best_name}"
         )
@@ -218,11 +222,11 @@ class Quantize:
 
     def _challengers(
         self, before: Any, source: OnnxModel, context: PassContext
-    ) -> list[tuple[str, Any]]:
+    ) -> list[Challenger]:
         """The int8 candidates besides static QDQ that apply to `source` here, each with a
         function that builds it and returns it with its output error (and collapse)."""
         meta, work = dict(source.meta), context.workdir()
-        found: list[tuple[str, Any]] = []
+        found: list[Challenger] = []
         if linear_only(source.path):
 
             def dynamic() -> tuple[OnnxModel, float, Any]:
@@ -232,10 +236,39 @@ class Quantize:
                 model = OnnxModel(quantizer.quantize(work / "model.int8.dynamic.onnx"), meta)
                 return (model, *compare_outputs(before, model, parity_inputs(context)))
 
-            found.append((DYNAMIC, dynamic))
+            found.append(Challenger(DYNAMIC, dynamic, {"mode": "dynamic"}))
         if context.target == "x86" and missing("openvino", FEATURE) is None:
-            found.append((OPENVINO, lambda: self._openvino_checked(before, source, context)))
+            found.append(
+                Challenger(
+                    OPENVINO,
+                    lambda: self._openvino_checked(before, source, context),
+                    {"mode": "static", "runtime": "openvino"},
+                )
+            )
         return found
+
+    def _torch_challengers(
+        self, model: nn.Module, context: PassContext, report: PassReport
+    ) -> list[Challenger]:
+        """For a torch target, besides PT2E: torchao int8 dynamic for a model whose weighted
+        layers are all `nn.Linear` (it quantizes nothing else). Compiled, not on a CPU whose
+        int8 kernels saturate: once PT2E's x86 passes are registered (they are global to the
+        process), inductor lowers torchao's int8 Linear to the same kernels, with 8-bit
+        activations (a digits MLP: output error 0.20, eager 0.004)."""
+        if not linear_modules_only(model):
+            return []
+        if self.compile and saturates(context.target):
+            report.notes.append(
+                f"int8 candidate {TORCHAO} not tried: this CPU has no VNNI, and compiled "
+                "after PT2E its 8-bit activations saturate the int8 kernels"
+            )
+            return []
+
+        def dynamic() -> tuple[nn.Module, float, Any]:
+            quantized = quantize_torchao(copy.deepcopy(model), self.compile, self.bits)
+            return (quantized, *compare_outputs(model, quantized, parity_inputs(context)))
+
+        return [Challenger(TORCHAO, dynamic, {"backend": "torchao", "mode": "dynamic"})]
 
     def _openvino(self, artifact: Any, context: PassContext) -> OpenVinoModel:
         report = context.record("quantize", backend="openvino", mode="static")
@@ -416,6 +449,7 @@ class Quantize:
 
     def _pt2e(self, model: nn.Module, context: PassContext, mode: str) -> nn.Module:
         report = context.record("quantize", backend="pt2e", mode="static")
+        reduce_range = saturates(context.target)
         quantized = quantize_pt2e(
             model,
             context.example_inputs,
@@ -423,7 +457,27 @@ class Quantize:
             self.calib_batches,
             self.compile,
             context.options.get("signature"),
+            reduce_range=reduce_range,
         )
+        report.metrics["activation_bits"] = 7 if reduce_range else 8
+        if reduce_range:
+            report.notes.append(
+                "7-bit int8 activations: this CPU has no VNNI, and inductor's int8 kernels "
+                "saturate with full 8-bit activations"
+            )
+        if self.choose:
+            first = (PT2E, quantized)
+            quantized = self._choose(
+                report, model, first, self._torch_challengers(model, context, report), context
+            )
+        return self._finish(report, model, quantized, context)
+
+    def _torchao(self, model: nn.Module, context: PassContext, why: str | None = None) -> Any:
+        report = context.record("quantize", backend="torchao", mode="dynamic", bits=self.bits)
+        if why:
+            report.notes.append(why)
+        quantized = quantize_torchao(copy.deepcopy(model), self.compile, self.bits)
+        report.metrics["quantized_linear"] = sum(isinstance(m, nn.Linear) for m in model.modules())
         return self._finish(report, model, quantized, context)
 
     def _finish(self, report: PassReport, before: Any, after: Any, context: PassContext) -> Any:
@@ -433,6 +487,26 @@ class Quantize:
 
 CHOOSE_MARGIN = 1.05  # a candidate must be this much faster than the best so far to replace it
 STATIC, DYNAMIC, OPENVINO = "ORT static QDQ", "ORT dynamic MatMul/Gemm", "OpenVINO + NNCF"
+PT2E, TORCHAO = "PT2E static", "torchao int8 dynamic"
+CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d)
+
+
+class Challenger(NamedTuple):
+    """An int8 candidate besides the first: its name, a function that builds it and returns
+    (model, output error, collapse), and the report metrics that say how it runs if chosen."""
+
+    name: str
+    build: Callable[[], tuple[Any, float, Any]]
+    metrics: dict[str, Any]
+
+
+def linear_modules_only(model: nn.Module) -> bool:
+    """Whether a torch model has `nn.Linear` layers and no convolution: the models torchao's
+    int8 dynamic quantizes whole."""
+    modules = list(model.modules())
+    return any(isinstance(m, nn.Linear) for m in modules) and not any(
+        isinstance(m, CONVS) for m in modules
+    )
 
 
 def first_line(error: BaseException) -> str:
