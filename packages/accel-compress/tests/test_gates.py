@@ -48,6 +48,23 @@ def test_pruning_without_fine_tuning_that_breaks_parity_is_refused(resnet, digit
     assert not (tmp_path / "out" / "pruned").exists()
 
 
+def test_a_refused_prune_stops_before_the_steps_that_cannot_save_it(resnet, digits, tmp_path):
+    """No later step takes a broken parity back: quantizing a model that will be refused is
+    time spent for nothing (a pruned EfficientNet's int8 with its fallback search: a minute)."""
+    import json
+
+    quantize = {"name": "quantize", "backend": "ort", "mode": "static"}
+    recipe = {"passes": [HALF, {"name": "export", "format": "onnx"}, quantize], "analysis": FAST}
+    with pytest.raises(VerificationError, match="not fine-tuned: pass --train-data"):
+        compress(resnet, recipe, unlabelled(digits), tmp_path / "out", quiet=True)
+    report = json.loads((tmp_path / "out.rejected" / "report.json").read_text())
+    assert [s["name"] for s in report["steps"]] == ["original", "prune"]
+    assert "not run: export, quantize (the result is refused already" in " ".join(report["notes"])
+    forced = {**recipe, "verify": {"force": True}}
+    result = compress(resnet, forced, unlabelled(digits), tmp_path / "forced", quiet=True)
+    assert [s["name"] for s in result.report["steps"]][-1] == "quantize"
+
+
 def test_force_writes_it_and_the_summary_says_it_is_not_verified(resnet, digits, tmp_path):
     recipe = {"passes": [HALF], "analysis": FAST, "verify": {"force": True}}
     result = compress(resnet, recipe, unlabelled(digits), tmp_path / "out", quiet=True)

@@ -87,11 +87,20 @@ def compress(
         context.output_dir = folder / "work"
         run = Run(model, context, inputs, batches, repeats, force, progress)
         run.measure_original(name)
-        for spec, pass_ in passes:
+        skipped: list[str] = []
+        for index, (spec, pass_) in enumerate(passes):
             run.step(spec, pass_)
+            if not force and refused_already(run, passes[index + 1 :], max_drop):
+                skipped = [pass_name(later) for later, _ in passes[index + 1 :]]
+                break
         problems = run.problems + final_problems(run, max_drop)
         report = run.report(name, recipe, problems)
         report["notes"] = list(notes)
+        if skipped:  # no later step can take a broken tolerance back: do not spend on them
+            report["notes"].append(
+                f"not run: {', '.join(skipped)} (the result is refused already; --force runs "
+                "every step)"
+            )
         if preprocessing:
             report["preprocessing"] = preprocessing
         if run.artifact is not run.original:
@@ -353,10 +362,26 @@ def latency_text(row: dict[str, Any]) -> str:
     return f"{latency[batch]['median_ms']:.2f} ms at batch {batch}"
 
 
+def refused_already(run: Run, later: Sequence[tuple[Any, Any]], max_drop: float | None) -> bool:
+    """Whether the result will be refused whatever the passes `later` do: a step broke its
+    tolerance (a problem stays one), or a pruned model that no later pass fine-tunes breaks
+    the prune tolerance and no accuracy budget will judge it instead."""
+    if run.problems:
+        return True
+    if any(pass_name(spec) in ("finetune", "prune_search") for spec, _ in later):
+        return False
+    judged_by_accuracy = max_drop is not None and run.steps[0].get("accuracy") is not None
+    return not judged_by_accuracy and bool(unrecovered_pruning(applied(run)))
+
+
+def applied(run: Run) -> list[dict[str, Any]]:
+    return [s for s in run.steps if s["status"] == "applied"]
+
+
 def final_problems(run: Run, max_drop: float | None) -> list[str]:
     """The accuracy drop against `--max-drop` when there are labels; without them (or without
     a budget), the output parity of a pruned model that was not fine-tuned."""
-    kept = [s for s in run.steps if s["status"] == "applied"]
+    kept = applied(run)
     base, final = run.steps[0].get("accuracy"), kept[-1].get("accuracy")
     if base is None or final is None or max_drop is None:
         return unrecovered_pruning(kept)
